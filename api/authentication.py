@@ -1,0 +1,100 @@
+"""Who is calling the REST API: a secret token, a realtime JWT, or a dashboard session.
+
+Both Bearer schemes share the header; a secret token is recognised by its `exps_` prefix,
+anything else is tried as a JWT. Each class returns None when its scheme is absent so the
+next may try, and raises AuthenticationFailed when it is present but wrong.
+"""
+
+from dataclasses import dataclass
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from organizations.models import SecretToken
+from organizations.secrets import SECRET_TOKEN_PREFIX
+from organizations.selectors import secret_token_authenticate, secret_token_is_active
+from organizations.services import secret_token_mark_used
+from realtime import tokens
+
+REALM = 'Bearer realm="expusher"'
+
+
+@dataclass(frozen=True)
+class SecretTokenCaller:
+    """request.user for a secret-token call: the whole organization, no human behind it."""
+
+    token: SecretToken
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+
+    @property
+    def organization_id(self) -> int:
+        return self.token.organization_id
+
+
+@dataclass(frozen=True)
+class JwtCaller:
+    """request.user for a JWT call: limited to the JWT's apps and publish/listen claims."""
+
+    claims: tokens.Claims
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+
+    @property
+    def organization_id(self) -> int:
+        return self.claims.organization_id
+
+
+def _bearer(request) -> str | None:
+    header = get_authorization_header(request).split()
+    if not header or header[0].lower() != b"bearer":
+        return None
+    if len(header) != 2:
+        raise AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
+    try:
+        return header[1].decode("ascii")
+    except UnicodeDecodeError:
+        raise AuthenticationFailed("Malformed Authorization header.") from None
+
+
+class SecretTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer exps_…` → (SecretTokenCaller, SecretToken)."""
+
+    def authenticate(self, request):
+        value = _bearer(request)
+        if value is None or not value.startswith(SECRET_TOKEN_PREFIX):
+            return None
+        token = secret_token_authenticate(value)
+        if token is None:
+            raise AuthenticationFailed("Invalid or revoked secret token.")
+        secret_token_mark_used(token=token)
+        return SecretTokenCaller(token), token
+
+    def authenticate_header(self, request) -> str:
+        return REALM
+
+
+class JwtAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <jwt>` → (JwtCaller, Claims).
+
+    The JWT is refused once the secret token it came from is revoked (cached check).
+    """
+
+    def authenticate(self, request):
+        value = _bearer(request)
+        if value is None or value.startswith(SECRET_TOKEN_PREFIX):
+            return None
+        try:
+            claims = tokens.verify(value)
+        except tokens.TokenExpired:
+            raise AuthenticationFailed("The JWT has expired.") from None
+        except tokens.TokenInvalid:
+            raise AuthenticationFailed("Invalid JWT.") from None
+        if not secret_token_is_active(claims.token_id):
+            raise AuthenticationFailed("The secret token behind this JWT was revoked.")
+        return JwtCaller(claims), claims
+
+    def authenticate_header(self, request) -> str:
+        return REALM

@@ -1,0 +1,55 @@
+"""API-side use cases that compose organizations and realtime."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from api.exceptions import ApiError
+from organizations.models import SecretToken
+from realtime import tokens
+
+
+@dataclass(frozen=True)
+class Session:
+    jwt: str
+    expires_at: datetime
+
+
+def session_create(
+    *,
+    token: SecretToken,
+    listen: list[str],
+    publish: list[str],
+    apps: list[str] | None = None,
+    user_id: str | None = None,
+    user_info: dict[str, Any] | None = None,
+    ttl: int | None = None,
+) -> Session:
+    """Exchange a secret token for a JWT carrying the requested (narrowed) claims.
+
+    A secret token may grant anything within its organization, so the caller's `listen`
+    and `publish` are taken as asked; `apps` must all be active applications of the
+    organization (default: all of them). The lifetime is capped by EXPUSHER_JWT_MAX_TTL.
+    """
+    org_apps = set(
+        token.organization.applications.filter(archived=False).values_list("app_key", flat=True)
+    )
+    if apps is None:
+        apps = sorted(org_apps)
+    unknown = [key for key in apps if key not in org_apps]
+    if unknown:
+        raise ApiError("unknown_application", f"Unknown application: {unknown[0]}", 422)
+    ttl = min(ttl or settings.EXPUSHER_JWT_DEFAULT_TTL, settings.EXPUSHER_JWT_MAX_TTL)
+    jwt, expires_at = tokens.issue(
+        organization_id=token.organization_id,
+        token_id=token.pk,
+        apps=apps,
+        listen=listen,
+        publish=publish,
+        ttl=ttl,
+        user_id=user_id,
+        info=user_info,
+    )
+    return Session(jwt=jwt, expires_at=datetime.fromtimestamp(expires_at, tz=UTC))

@@ -1,0 +1,219 @@
+"""ExPusher settings: one module, every value from the environment.
+
+Nothing here branches on "production" or "development": behaviour depends only on the
+environment variables documented in the README. With DEBUG off the service refuses to
+start without its secrets, so a forgotten variable never ships a guessable key.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env (written by scripts/serve on first run) fills in what the environment lacks;
+# real environment variables always win.
+environ.Env.read_env(env.str("EXPUSHER_ENV_FILE", default=str(BASE_DIR / ".env")))
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret(name: str, *, min_length: int = 32) -> str:
+    """A required secret: a throwaway value under DEBUG, a hard error without it."""
+    value = env.str(name, default="")
+    if not value:
+        if DEBUG:
+            return f"insecure-dev-only-{name.lower()}-do-not-use-in-production"
+        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
+    if len(value) < min_length:
+        raise ImproperlyConfigured(f"{name} must be at least {min_length} characters long")
+    return value
+
+
+SECRET_KEY = _secret("SECRET_KEY")
+# Realtime JWTs are signed with a key of their own, so that rotating SECRET_KEY (sessions,
+# password reset links) does not log every socket out, and a leak of one does not forge the other.
+EXPUSHER_JWT_KEY = _secret("EXPUSHER_JWT_KEY")
+# Application secrets (Pusher HMAC keys) are encrypted at rest with this key; older keys may
+# follow after commas so a rotation keeps existing secrets readable.
+EXPUSHER_ENCRYPTION_KEYS = [k.strip() for k in _secret("EXPUSHER_ENCRYPTION_KEY").split(",")]
+# Secret tokens are stored as HMAC digests peppered with this value.
+EXPUSHER_TOKEN_PEPPER = _secret("EXPUSHER_TOKEN_PEPPER")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# HTTPS hardening is on unless DEBUG, and can be turned off for plain-HTTP local runs.
+EXPUSHER_HTTPS = env.bool("EXPUSHER_HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = EXPUSHER_HTTPS
+SESSION_COOKIE_SECURE = EXPUSHER_HTTPS
+CSRF_COOKIE_SECURE = EXPUSHER_HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if EXPUSHER_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = EXPUSHER_HTTPS
+SECURE_HSTS_PRELOAD = EXPUSHER_HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "organizations",
+    "realtime",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "expusher.urls"
+ASGI_APPLICATION = "expusher.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# With REDIS_URL the channel layer and the cache live in Redis, shared by every server
+# process. Without it, everything stays in this process (the embedded single-process mode).
+REDIS_URL = env.str("REDIS_URL", default="")
+EXPUSHER_REDIS_PREFIX = env.str("EXPUSHER_REDIS_PREFIX", default="expusher")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": EXPUSHER_REDIS_PREFIX},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": EXPUSHER_REDIS_PREFIX,
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# Password reset mail: printed to the console unless an SMTP server is configured.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ExPusher <noreply@localhost>")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve straight from the app and static/ folders so no collectstatic step is needed to run.
+WHITENOISE_USE_FINDERS = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.SecretTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ExPusher API",
+    "DESCRIPTION": "Sessions (secret token to JWT), organizations, applications, secret tokens "
+    "and event triggers.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page loads Swagger UI from the sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# simplejwt is configured so that, should it ever be used, it cannot share our realtime key
+# or audience by accident (its defaults are SECRET_KEY and no audience).
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": EXPUSHER_JWT_KEY,
+    "AUDIENCE": "expusher-dashboard",
+    "ISSUER": "expusher",
+}
+
+# CORS: the REST API is called from customers' pages; which origins an application accepts
+# is decided per application (organizations.Application.allowed_origins) in api.cors.
+CORS_URLS_REGEX = r"^/(api|apps)/.*$"
+CORS_ALLOW_ALL_ORIGINS = False
+
+# Product settings (see README "Configuration").
+EXPUSHER_JWT_ISSUER = env.str("EXPUSHER_JWT_ISSUER", default="expusher")
+EXPUSHER_JWT_AUDIENCE = env.str("EXPUSHER_JWT_AUDIENCE", default="expusher-realtime")
+EXPUSHER_JWT_DEFAULT_TTL = env.int("EXPUSHER_JWT_DEFAULT_TTL", default=3600)
+EXPUSHER_JWT_MAX_TTL = env.int("EXPUSHER_JWT_MAX_TTL", default=86400)
+EXPUSHER_REVOCATION_CACHE_SECONDS = env.int("EXPUSHER_REVOCATION_CACHE_SECONDS", default=5)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.channels.server": {"level": env.str("ACCESS_LOG_LEVEL", default="WARNING")},
+    },
+}

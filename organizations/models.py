@@ -1,0 +1,110 @@
+"""Who owns what: organizations, their members, applications and secret tokens.
+
+Models hold data and tiny derived properties only; creating, revoking and archiving
+live in organizations.services, lookups in organizations.selectors.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def default_anonymous_listen() -> list[str]:
+    return ["public:*"]
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=60, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+    archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class Application(models.Model):
+    """A tenant's app: the unit of topic isolation and of Pusher-compatible credentials."""
+
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="applications")
+    name = models.CharField(max_length=100)
+    # Public, appears in browser code and socket URLs.
+    app_key = models.CharField(max_length=32, unique=True)
+    # Numeric id of the Pusher HTTP API (/apps/{app_id}/...).
+    app_id = models.PositiveIntegerField(unique=True)
+    # The Pusher app secret signs HMACs, so we need its plaintext: encrypted, never hashed.
+    secret_encrypted = models.TextField()
+    created = models.DateTimeField(default=timezone.now)
+    archived = models.BooleanField(default=False)
+
+    # Settings. An empty allowed_origins list means "any origin".
+    allowed_origins = models.JSONField(default=list, blank=True)
+    anonymous_listen = models.JSONField(default=default_anonymous_listen, blank=True)
+    anonymous_publish = models.JSONField(default=list, blank=True)
+    client_publishing = models.BooleanField(default=True)
+    max_connections = models.PositiveIntegerField(
+        default=0, help_text="Concurrent connections allowed; 0 means unlimited."
+    )
+    max_presence_members = models.PositiveIntegerField(default=100)
+    client_push_rate = models.PositiveIntegerField(
+        default=10, help_text="Client pushes per second per socket."
+    )
+    webhook_url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.app_key})"
+
+
+class SecretToken(models.Model):
+    """An organization's API secret. Only an HMAC digest of it is stored."""
+
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="secret_tokens")
+    label = models.CharField(max_length=100, blank=True)
+    # The first characters of the secret, shown in lists and used to find the row.
+    prefix = models.CharField(max_length=16, db_index=True)
+    digest = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.label or 'unlabelled'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked is None

@@ -1,0 +1,105 @@
+"""Read-only lookups. Everything that answers "which object may this caller see" is here."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db.models import QuerySet
+
+from organizations import secrets
+from organizations.models import Application, Membership, Organization, SecretToken
+
+
+def organizations_for_user(user: AbstractBaseUser) -> QuerySet[Organization]:
+    return Organization.objects.filter(memberships__user=user, archived=False).distinct()
+
+
+def organization_get(*, ident: str, queryset: QuerySet[Organization] | None = None):
+    """Find an organization by slug or numeric id within `queryset`; None if absent."""
+    queryset = Organization.objects.filter(archived=False) if queryset is None else queryset
+    found = queryset.filter(slug=ident).first()
+    if found is None and str(ident).isdigit():
+        found = queryset.filter(pk=int(ident)).first()
+    return found
+
+
+def organization_get_for_user(*, user: AbstractBaseUser, ident: str) -> Organization | None:
+    return organization_get(ident=ident, queryset=organizations_for_user(user))
+
+
+def membership_get(*, user: AbstractBaseUser, organization: Organization) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, organization=organization).first()
+
+
+def application_get(
+    *, organization: Organization, ident: str, include_archived: bool = False
+) -> Application | None:
+    """Find an application of `organization` by app key or numeric app id."""
+    apps = organization.applications.all()
+    if not include_archived:
+        apps = apps.filter(archived=False)
+    found = apps.filter(app_key=ident).first()
+    if found is None and str(ident).isdigit():
+        found = apps.filter(app_id=int(ident)).first()
+    return found
+
+
+def application_get_by_key(app_key: str) -> Application | None:
+    """The active application with this public key (sockets connect with it)."""
+    return (
+        Application.objects.select_related("organization")
+        .filter(app_key=app_key, archived=False, organization__archived=False)
+        .first()
+    )
+
+
+def application_get_by_app_id(app_id: int) -> Application | None:
+    """The active application with this numeric id (the Pusher HTTP API uses it)."""
+    return (
+        Application.objects.select_related("organization")
+        .filter(app_id=app_id, archived=False, organization__archived=False)
+        .first()
+    )
+
+
+def application_secret(application: Application) -> str:
+    return secrets.app_secret_decrypt(application.secret_encrypted)
+
+
+def secret_token_authenticate(plaintext: str) -> SecretToken | None:
+    """The active token whose plaintext this is, compared in constant time; else None."""
+    if not isinstance(plaintext, str) or not plaintext.startswith(secrets.SECRET_TOKEN_PREFIX):
+        return None
+    lookup = secrets.secret_token_lookup(plaintext)
+    candidates = SecretToken.objects.select_related("organization").filter(
+        prefix=lookup, revoked__isnull=True, organization__archived=False
+    )
+    for token in candidates:
+        if secrets.secret_token_matches(plaintext, token.digest):
+            return token
+    return None
+
+
+def secret_token_cache_key(token_id: int) -> str:
+    return f"secret-token-active:{token_id}"
+
+
+def secret_token_is_active(token_id: int) -> bool:
+    """Whether a secret token (a JWT's `sid`) is still valid.
+
+    Cached for EXPUSHER_REVOCATION_CACHE_SECONDS so that sockets and REST calls do not
+    query the database each time, while a revocation takes effect within seconds.
+    """
+    key = secret_token_cache_key(token_id)
+    active = cache.get(key)
+    if active is None:
+        active = SecretToken.objects.filter(
+            pk=token_id, revoked__isnull=True, organization__archived=False
+        ).exists()
+        cache.set(key, active, settings.EXPUSHER_REVOCATION_CACHE_SECONDS)
+    return active
+
+
+def secret_tokens_for_organization(organization: Organization) -> QuerySet[SecretToken]:
+    return organization.secret_tokens.select_related("created_by")

@@ -1,0 +1,3 @@
+"""HTTP routes owned by the realtime app."""
+
+urlpatterns: list = []

@@ -1,0 +1,81 @@
+"""Shared fixtures: three personas, as in healthchecks' test base.
+
+* Alice owns "Alice Corp" (admin) with an application and a secret token.
+* Bob is a plain member of Alice Corp.
+* Charlie is an outsider with an organization and application of his own.
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from organizations import services
+
+PASSWORD = "correct horse battery staple"
+
+
+def _user(email: str):
+    return get_user_model().objects.create_user(username=email, email=email, password=PASSWORD)
+
+
+@pytest.fixture
+def alice(db):
+    return _user("alice@example.org")
+
+
+@pytest.fixture
+def alice_org(alice):
+    return services.organization_create(name="Alice Corp", owner=alice)
+
+
+@pytest.fixture
+def alice_app_and_secret(alice_org):
+    return services.application_create(organization=alice_org, name="Alice Chat")
+
+
+@pytest.fixture
+def alice_app(alice_app_and_secret):
+    return alice_app_and_secret[0]
+
+
+@pytest.fixture
+def alice_token_and_secret(alice_org, alice):
+    return services.secret_token_create(organization=alice_org, label="ci", created_by=alice)
+
+
+@pytest.fixture
+def alice_secret(alice_token_and_secret) -> str:
+    """Alice Corp's secret token, in plaintext."""
+    return alice_token_and_secret[1]
+
+
+@pytest.fixture
+def bob(alice_org):
+    user = _user("bob@example.org")
+    services.membership_add(organization=alice_org, email=user.email)
+    return user
+
+
+@pytest.fixture
+def charlie(db):
+    return _user("charlie@example.org")
+
+
+@pytest.fixture
+def charlie_org(charlie):
+    return services.organization_create(name="Charlie Inc", owner=charlie)
+
+
+@pytest.fixture
+def charlie_app(charlie_org):
+    return services.application_create(organization=charlie_org, name="Charlie App")[0]
+
+
+@pytest.fixture
+def charlie_secret(charlie_org, charlie) -> str:
+    return services.secret_token_create(organization=charlie_org, created_by=charlie)[1]
+
+
+@pytest.fixture
+def api():
+    return APIClient()
