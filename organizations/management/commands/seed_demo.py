@@ -1,0 +1,100 @@
+"""Make sure the demo account, organization and application exist; print how to use them.
+
+    python manage.py seed_demo [--password PASSWORD] [--json]
+
+scripts/serve runs this on every start. It is idempotent: the user demo@example.org, the
+organization "Demo" and the application "Demo Chat" are created once and reused afterwards.
+Each run issues a fresh secret token, since a stored one can never be shown again.
+"""
+
+import json
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from organizations import services
+from organizations.management.commands.bootstrap_org import validation_message
+
+DEMO_EMAIL = "demo@example.org"
+DEMO_ORGANIZATION = "Demo"
+DEMO_APPLICATION = "Demo Chat"
+
+
+class Command(BaseCommand):
+    help = "Create the demo user, organization and application if missing; print credentials."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password",
+            help="Set the demo user's password (also when the user exists). Without it a "
+            "new demo user gets a random password, printed once.",
+        )
+        parser.add_argument(
+            "--base-url",
+            default=None,
+            help="Where the server answers, for the printed URLs (default: SITE_URL).",
+        )
+        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+    def handle(self, *args, **options):
+        chosen = options["password"]
+        generated = secrets.token_urlsafe(12)
+        try:
+            result = services.organization_bootstrap(
+                name=DEMO_ORGANIZATION,
+                email=DEMO_EMAIL,
+                # The generated password is used only if the user is new: an existing
+                # user's password changes only when the operator passes --password.
+                password=chosen if chosen is not None else generated,
+                password_reset=chosen is not None,
+                app_name=DEMO_APPLICATION,
+                app_reuse=True,
+                label="seed_demo",
+            )
+        except ValidationError as error:
+            raise CommandError(validation_message(error)) from None
+
+        if chosen is not None:
+            password = chosen
+        else:
+            password = generated if result.user_created else None
+        base_url = (options["base_url"] or settings.SITE_URL).rstrip("/")
+        data = {
+            "email": DEMO_EMAIL,
+            "password": password,  # None: unchanged since it was printed at creation
+            "organization": result.organization.slug,
+            "app_key": result.application.app_key,
+            "app_id": result.application.app_id,
+            "app_secret": result.app_secret,  # None: shown when the app was created
+            "token": result.token_plaintext,
+            "dashboard_url": f"{base_url}/",
+            "demo_url": f"{base_url}/demo/",
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(data))
+        else:
+            self.stdout.write(self._summary(data))
+
+    def _summary(self, data: dict) -> str:
+        password = data["password"] or (
+            "(unchanged: printed when the user was created; reset it with seed_demo --password)"
+        )
+        app_secret = data["app_secret"] or (
+            "(shown when the application was created; it is stored encrypted)"
+        )
+        return "\n".join(
+            [
+                "ExPusher demo",
+                f"  Dashboard:     {data['dashboard_url']}",
+                f"  Chat demo:     {data['demo_url']}",
+                f"  Login:         {data['email']}",
+                f"  Password:      {password}",
+                f"  Organization:  {data['organization']}",
+                f"  app_key:       {data['app_key']}",
+                f"  app_id:        {data['app_id']}",
+                f"  app_secret:    {app_secret}",
+                f"  Secret token:  {data['token']}  (new on every run)",
+            ]
+        )
