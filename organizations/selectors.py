@@ -103,3 +103,21 @@ def secret_token_is_active(token_id: int) -> bool:
 
 def secret_tokens_for_organization(organization: Organization) -> QuerySet[SecretToken]:
     return organization.secret_tokens.select_related("created_by")
+
+
+def secret_token_get(*, organization: Organization, token_id: int) -> SecretToken | None:
+    """A token of this organization only: ids of other organizations' tokens find nothing."""
+    return secret_tokens_for_organization(organization).filter(pk=token_id).first()
+
+
+def applications_for_organization(organization: Organization) -> QuerySet[Application]:
+    """All of an organization's applications, archived ones included (they are listed)."""
+    return organization.applications.order_by("archived", "name")
+
+
+def memberships_for_organization(organization: Organization) -> QuerySet[Membership]:
+    return organization.memberships.select_related("user").order_by("user__email")
+
+
+def membership_get_by_id(*, organization: Organization, membership_id: int) -> Membership | None:
+    return memberships_for_organization(organization).filter(pk=membership_id).first()
