@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 
 from api.exceptions import ApiError
-from organizations.models import SecretToken
+from organizations.models import Application, SecretToken
+from organizations.services import secret_token_create
 from realtime import tokens
 
 
@@ -53,3 +54,34 @@ def session_create(
         info=user_info,
     )
     return Session(jwt=jwt, expires_at=datetime.fromtimestamp(expires_at, tz=UTC))
+
+
+DEMO_TOKEN_LABEL = "demo page"
+DEMO_TTL = 3600
+
+
+def demo_session(*, application: Application, user_id: str) -> tuple[str, datetime]:
+    """A JWT for one visitor of the /demo/ chat page: listen and chat on "general".
+
+    JWTs name the secret token they came from (`sid`, checked for revocation), so the
+    demo page gets a token of its own, labelled "demo page": revoking it shuts the demo
+    off without touching the organization's other tokens. Its plaintext is never needed.
+    """
+    token = SecretToken.objects.filter(
+        organization=application.organization, label=DEMO_TOKEN_LABEL, revoked__isnull=True
+    ).first()
+    if token is None:
+        token, _ = secret_token_create(
+            organization=application.organization, label=DEMO_TOKEN_LABEL
+        )
+    jwt, expires_at = tokens.issue(
+        organization_id=application.organization_id,
+        token_id=token.pk,
+        apps=[application.app_key],
+        listen=["general", "presence:demo"],
+        publish=["general"],
+        ttl=DEMO_TTL,
+        user_id=user_id,
+        info={},
+    )
+    return jwt, datetime.fromtimestamp(expires_at, tz=UTC)

@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("", include("realtime.urls")),
+    path("", include("api.page_urls")),
     path("", include("organizations.urls")),
 ]
