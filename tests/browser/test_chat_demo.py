@@ -1,0 +1,95 @@
+"""The /demo/ chat page in two real Chromium pages against a real daphne server.
+
+Each page connects with /js/pusher.js (the PusherLite bundle) and its own demo JWT.
+A message pushed on the socket by one page and a message sent through the REST API
+by the other both reach both pages.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support import live
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 15_000  # how long Playwright waits for an element state (a wait, not an assertion)
+
+
+@pytest.fixture
+def demo_server(tmp_path):
+    server_env = live.ServerEnv.create(tmp_path)
+    live.migrate(server_env)
+    seeded = json.loads(live.manage(server_env, "seed_demo", "--json"))
+    with live.LiveServer(server_env) as server:
+        yield server, seeded
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _open_demo(browser, url: str, errors: list[str]):
+    # One context per page: two visitors, each with their own JWT and storage.
+    page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: errors.append(f"{url}: {error}"))
+    page.goto(url)
+    return page
+
+
+def _send(page, name: str, message: str, *, through_api: bool) -> None:
+    page.fill("#name", name)
+    page.fill("#message", message)
+    page.set_checked("#through-api", through_api)
+    page.click("#send")
+
+
+def test_it_delivers_socket_and_api_messages_to_both_pages(demo_server, browser):
+    from playwright.sync_api import expect
+
+    server, seeded = demo_server
+    errors: list[str] = []
+    try:
+        first = _open_demo(browser, f"{server.url}/demo/", errors)
+        second = _open_demo(browser, f"{server.url}/demo/", errors)
+        for page in (first, second):
+            expect(page.locator("#status")).to_have_text("connected", timeout=WAIT_MS)
+        config = first.evaluate("JSON.parse(document.getElementById('demo-config').textContent)")
+        assert config["appKey"] == seeded["app_key"]
+
+        _send(first, "Ann", "hello over the socket", through_api=False)
+        for page in (first, second):
+            messages = page.locator("#messages .message")
+            expect(messages).to_have_count(1, timeout=WAIT_MS)
+            expect(messages.nth(0)).to_have_text("Ann hello over the socket")
+
+        _send(second, "Bob", "hello through the API", through_api=True)
+        for page in (first, second):
+            messages = page.locator("#messages .message")
+            expect(messages).to_have_count(2, timeout=WAIT_MS)
+            expect(messages.nth(1)).to_have_text("Bob hello through the API")
+            expect(page.locator("#status")).to_have_text("connected")
+        assert errors == []
+    except BaseException:
+        print(server.log_text())
+        raise
