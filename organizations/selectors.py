@@ -17,7 +17,7 @@ def organization_get(*, ident: str, queryset: QuerySet[Organization] | None = No
     """Find an organization by slug or numeric id within `queryset`; None if absent."""
     queryset = Organization.objects.filter(archived=False) if queryset is None else queryset
     found = queryset.filter(slug=ident).first()
-    if found is None and str(ident).isdigit():
+    if found is None and str(ident).isdecimal():
         found = queryset.filter(pk=int(ident)).first()
     return found
 
@@ -40,7 +40,7 @@ def application_get(
     if not include_archived:
         apps = apps.filter(archived=False)
     found = apps.filter(app_key=ident).first()
-    if found is None and str(ident).isdigit():
+    if found is None and str(ident).isdecimal():
         found = apps.filter(app_id=int(ident)).first()
     return found
 
