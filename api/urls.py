@@ -1,12 +1,66 @@
-"""REST API routes under /api/."""
+"""REST API routes under /api/.
+
+Paths have no trailing slash, as in ExPusherLite. A URL shared by several operations maps
+each HTTP method to its own API class with api.dispatch.by_method.
+"""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from api.dispatch import by_method
+from api.views import applications, organizations, tokens
+from api.views.events import EventBatchApi, EventTriggerApi
 from api.views.sessions import SessionCreateApi
+
+ORG = "organizations/<str:org>"
+APP = "organizations/<str:org>/applications/<str:app>"
+
+management_patterns = [
+    path(
+        "organizations",
+        by_method(get=organizations.OrganizationListApi, post=organizations.OrganizationCreateApi),
+        name="api-organizations",
+    ),
+    path(
+        ORG,
+        by_method(
+            get=organizations.OrganizationGetApi,
+            patch=organizations.OrganizationUpdateApi,
+            delete=organizations.OrganizationArchiveApi,
+        ),
+        name="api-organization",
+    ),
+    path(
+        f"{ORG}/applications",
+        by_method(get=applications.ApplicationListApi, post=applications.ApplicationCreateApi),
+        name="api-applications",
+    ),
+    path(
+        APP,
+        by_method(
+            get=applications.ApplicationGetApi,
+            patch=applications.ApplicationUpdateApi,
+            delete=applications.ApplicationArchiveApi,
+        ),
+        name="api-application",
+    ),
+    path(
+        f"{ORG}/tokens",
+        by_method(get=tokens.SecretTokenListApi, post=tokens.SecretTokenCreateApi),
+        name="api-tokens",
+    ),
+    path(
+        f"{ORG}/tokens/<str:token>",
+        by_method(get=tokens.SecretTokenGetApi, delete=tokens.SecretTokenRevokeApi),
+        name="api-token",
+    ),
+]
 
 urlpatterns = [
     path("sessions", SessionCreateApi.as_view(), name="api-session-create"),
+    path(f"{APP}/event/<str:event>", EventTriggerApi.as_view(), name="api-event-trigger"),
+    path(f"{APP}/events", EventBatchApi.as_view(), name="api-event-batch"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *management_patterns,
 ]

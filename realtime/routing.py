@@ -1,6 +1,12 @@
 """WebSocket routes."""
 
 from channels.routing import URLRouter
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from realtime.consumers import PhoenixSocketConsumer
+
+websocket_urlpatterns = [
+    path("socket/websocket", PhoenixSocketConsumer.as_asgi()),
+]
+
 websocket_application = URLRouter(websocket_urlpatterns)

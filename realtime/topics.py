@@ -13,6 +13,16 @@ TOPIC_RE = re.compile(r"[A-Za-z0-9_\-=@,.;:]{1,200}")
 # A pattern is a topic, optionally followed by one "*", or "*" alone.
 PATTERN_RE = re.compile(r"[A-Za-z0-9_\-=@,.;:]{0,200}\*?")
 PRESENCE_PREFIXES = ("presence:", "presence-")
+RESERVED_EVENT_PREFIXES = ("phx_", "presence_")
+
+
+def event_is_valid(event: object) -> bool:
+    """Event names use the topic alphabet; `phx_*` and `presence_*` belong to the protocol."""
+    return (
+        isinstance(event, str)
+        and TOPIC_RE.fullmatch(event) is not None
+        and not event.startswith(RESERVED_EVENT_PREFIXES)
+    )
 
 
 def topic_is_valid(topic: object) -> bool:
@@ -36,20 +46,6 @@ def pattern_matches(pattern: str, topic: str) -> bool:
 def topic_allowed(patterns: Iterable[str], topic: str) -> bool:
     """True if any pattern matches the topic."""
     return any(pattern_matches(p, topic) for p in patterns)
-
-
-def pattern_covered(pattern: str, by: Iterable[str]) -> bool:
-    """True if every topic `pattern` matches is also matched by one of `by`.
-
-    Used to narrow claims: a JWT may only ask for what its issuer may grant.
-    """
-    for granted in by:
-        if granted.endswith("*"):
-            if pattern.startswith(granted[:-1]):
-                return True
-        elif not pattern.endswith("*") and pattern == granted:
-            return True
-    return False
 
 
 def is_presence_topic(topic: str) -> bool:

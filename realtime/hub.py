@@ -1,0 +1,184 @@
+"""Fan-out: the only module that talks to the channel layer.
+
+Each server process has one Hub (per event loop) with one channel-layer channel. When the
+first local socket joins a topic, the hub adds its channel to the topic's group; when the
+last one leaves, it discards it. A broadcast is therefore one group message, received
+once by each process that has subscribers, and written to the local sockets of that topic
+with the frame encoded once per wire format, never once per subscriber.
+
+Cross-process control messages (close a user's sockets, for instance) travel the same way
+on an application-wide control group.
+"""
+
+import asyncio
+import logging
+import weakref
+from typing import Any, Protocol
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from realtime.topics import group_name
+
+logger = logging.getLogger(__name__)
+
+BROADCAST = "hub.broadcast"
+CONTROL = "hub.control"
+# Group memberships expire in channel layers (group_expiry, a day by default), so the hub
+# re-adds its groups well before that.
+GROUP_REFRESH_SECONDS = 3600
+
+
+class Subscriber(Protocol):
+    """A local socket, as the hub sees it."""
+
+    wire_format: str  # sockets with equal wire_format get the very same frame string
+    user_id: str | None
+    token_id: int | None
+
+    def frame_for(self, topic: str, event: str, payload_json: str) -> str: ...
+
+    async def write(self, frame: str) -> None: ...
+
+    async def control(self, action: str, data: dict[str, Any]) -> None: ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.topics: dict[str, set[Subscriber]] = {}
+        self.controls: dict[str, set[Subscriber]] = {}
+        self._started = asyncio.Lock()
+        self._tasks: list[asyncio.Task] = []
+        self.delivered = 0
+        self.failed_writes = 0
+
+    async def _ensure_channel(self) -> str:
+        async with self._started:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel("hub.")
+                self._tasks.append(asyncio.create_task(self._receive_loop()))
+                self._tasks.append(asyncio.create_task(self._refresh_loop()))
+        return self.channel
+
+    async def _add(self, table: dict[str, set[Subscriber]], group: str, sub: Subscriber) -> None:
+        members = table.get(group)
+        if members is None:
+            table[group] = members = set()
+            members.add(sub)
+            await self.layer.group_add(group, await self._ensure_channel())
+        else:
+            members.add(sub)
+
+    async def _discard(self, table: dict[str, set[Subscriber]], group: str, sub: Subscriber):
+        members = table.get(group)
+        if members is None:
+            return
+        members.discard(sub)
+        if not members:
+            del table[group]
+            await self.layer.group_discard(group, self.channel)
+
+    async def join(self, sub: Subscriber, app_id: int, topic: str) -> None:
+        await self._add(self.topics, group_name(app_id, topic), sub)
+
+    async def leave(self, sub: Subscriber, app_id: int, topic: str) -> None:
+        await self._discard(self.topics, group_name(app_id, topic), sub)
+
+    async def attach(self, sub: Subscriber, app_id: int) -> None:
+        """Receive the application's control messages (user disconnects and the like)."""
+        await self._add(self.controls, _control_group(app_id), sub)
+
+    async def detach(self, sub: Subscriber, app_id: int) -> None:
+        await self._discard(self.controls, _control_group(app_id), sub)
+
+    async def broadcast(self, app_id: int, topic: str, event: str, payload_json: str) -> None:
+        """Send an event to every subscriber of the topic, in every process.
+
+        The payload arrives JSON-encoded (realtime.events validated and encoded it once).
+        """
+        group = group_name(app_id, topic)
+        message = {
+            "type": BROADCAST,
+            "group": group,
+            "topic": topic,
+            "event": event,
+            "payload": payload_json,
+        }
+        await self.layer.group_send(group, message)
+
+    async def send_control(self, app_id: int, action: str, data: dict[str, Any]) -> None:
+        group = _control_group(app_id)
+        await self.layer.group_send(
+            group, {"type": CONTROL, "group": group, "action": action, "data": data}
+        )
+
+    async def _receive_loop(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+                if message.get("type") == BROADCAST:
+                    await self._deliver(message)
+                elif message.get("type") == CONTROL:
+                    for sub in list(self.controls.get(message["group"], ())):
+                        await sub.control(message["action"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # One bad message or one broken socket must not stop delivery for all.
+                logger.exception("hub: failed to handle a channel-layer message")
+                await asyncio.sleep(0.05)
+
+    async def _deliver(self, message: dict) -> None:
+        subscribers = self.topics.get(message["group"])
+        if not subscribers:
+            return
+        topic, event, payload_json = message["topic"], message["event"], message["payload"]
+        frames: dict[str, str] = {}
+        for sub in list(subscribers):
+            frame = frames.get(sub.wire_format)
+            if frame is None:
+                frame = frames[sub.wire_format] = sub.frame_for(topic, event, payload_json)
+            try:
+                await sub.write(frame)
+                self.delivered += 1
+            except Exception:
+                self.failed_writes += 1
+                logger.warning("hub: write to a closing socket failed", exc_info=True)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(GROUP_REFRESH_SECONDS)
+            for group in list(self.topics) + list(self.controls):
+                await self.layer.group_add(group, self.channel)
+
+
+def _control_group(app_id: int) -> str:
+    return f"c.{app_id}"
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per process under a server)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub
+
+
+async def broadcast(app_id: int, topic: str, event: str, payload_json: str) -> None:
+    await get_hub().broadcast(app_id, topic, event, payload_json)
+
+
+async def send_control(app_id: int, action: str, data: dict[str, Any]) -> None:
+    await get_hub().send_control(app_id, action, data)
+
+
+# For synchronous callers (DRF views run in a worker thread): under an ASGI server this
+# runs on the server's event loop, so local sockets are written from their own loop.
+broadcast_sync = async_to_sync(broadcast)
+send_control_sync = async_to_sync(send_control)

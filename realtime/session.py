@@ -1,0 +1,168 @@
+"""One client connection speaking Phoenix Channels, independent of its transport.
+
+The WebSocket consumer (and the long-poll transport) feed frames in with `receive` and
+give the session two callables: `write(frame)` and `close(code)`. Authorization is in
+realtime.identity, validation in realtime.events, fan-out in realtime.hub.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+
+from realtime import errors, protocol
+from realtime.events import event_encode
+from realtime.hub import get_hub
+from realtime.identity import Identity
+from realtime.protocol import Message
+from realtime.topics import topic_is_valid
+from realtime.watchdog import watch
+
+logger = logging.getLogger(__name__)
+
+
+class TokenBucket:
+    """`rate` actions per second on average, bursts of up to `rate`."""
+
+    def __init__(self, rate: int):
+        self.rate = max(rate, 1)
+        self.tokens = float(self.rate)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class PhoenixSession:
+    def __init__(
+        self,
+        identity: Identity,
+        serializer: protocol.Serializer,
+        write: Callable[[str], Awaitable[None]],
+        close: Callable[[int], Awaitable[None]],
+    ):
+        self.identity = identity
+        self.serializer = serializer
+        self.wire_format = f"phoenix/{serializer.vsn}"
+        self.user_id = identity.user_id
+        self.token_id = identity.token_id
+        self.joined: dict[str, str | None] = {}  # topic -> join_ref
+        self.pushes = TokenBucket(identity.app.client_push_rate)
+        self._write, self._close = write, close
+        self._expiry: asyncio.TimerHandle | None = None
+        self.closed = False
+        self.hub = get_hub()
+
+    @property
+    def app_id(self) -> int:
+        return self.identity.app.id
+
+    async def start(self) -> None:
+        await self.hub.attach(self, self.app_id)
+        watch(self)
+        if self.identity.expires_at is not None:
+            delay = max(self.identity.expires_at - time.time(), 0)
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_later(
+                delay, lambda: asyncio.ensure_future(self.close(errors.TokenExpired()))
+            )
+
+    async def stop(self) -> None:
+        """The transport is gone: leave every topic."""
+        self.closed = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+        for topic in list(self.joined):
+            await self.hub.leave(self, self.app_id, topic)
+        self.joined.clear()
+        await self.hub.detach(self, self.app_id)
+
+    async def close(self, error: errors.ProtocolError) -> None:
+        if not self.closed:
+            self.closed = True
+            logger.info("closing socket of app %s: %s", self.identity.app.app_key, error.detail)
+            await self._close(error.code)
+
+    async def receive(self, text: str) -> None:
+        message = None
+        try:
+            message = self.serializer.decode(text)
+            if message.event == protocol.HEARTBEAT and message.topic == protocol.HEARTBEAT_TOPIC:
+                await self._reply(message, "ok", {})
+            elif message.event == protocol.JOIN:
+                await self._join(message)
+            elif message.event == protocol.LEAVE:
+                await self._leave(message)
+            else:
+                await self._push(message)
+        except errors.ProtocolError as e:
+            if message is None:
+                # Not even a ref to answer to; Phoenix would crash the socket, we say why.
+                await self._send(Message(None, None, "phoenix", protocol.ERROR, e.as_response()))
+            else:
+                await self._reply(message, "error", e.as_response())
+
+    async def _join(self, message: Message) -> None:
+        topic = message.topic
+        if not topic_is_valid(topic):
+            raise errors.InvalidTopic()
+        if not self.identity.can_listen(topic):
+            raise errors.TopicNotAllowed()
+        if topic in self.joined:
+            # Phoenix closes the old channel and joins again (a client rejoin).
+            await self._send(protocol.close_message(topic, self.joined[topic]))
+        elif len(self.joined) >= settings.EXPUSHER_MAX_TOPICS_PER_SOCKET:
+            raise errors.TooManyTopics()
+        else:
+            await self.hub.join(self, self.app_id, topic)
+        self.joined[topic] = message.join_ref or message.ref
+        await self._reply(message, "ok", {})
+
+    async def _leave(self, message: Message) -> None:
+        join_ref = self.joined.pop(message.topic, message.join_ref)
+        await self.hub.leave(self, self.app_id, message.topic)
+        await self._reply(message, "ok", {})
+        await self._send(protocol.close_message(message.topic, join_ref))
+
+    async def _push(self, message: Message) -> None:
+        if message.topic not in self.joined:
+            raise errors.NotJoined()
+        if not self.identity.app.client_publishing:
+            raise errors.PublishingDisabled()
+        if not self.identity.can_publish(message.topic):
+            raise errors.TopicNotAllowed()
+        if not self.pushes.take():
+            raise errors.RateLimited(f"at most {self.pushes.rate} pushes per second per socket")
+        payload_json = event_encode(message.topic, message.event, message.payload)
+        await self.hub.broadcast(self.app_id, message.topic, message.event, payload_json)
+        await self._reply(message, "ok", {})
+
+    async def _reply(self, request: Message, status: str, response: dict[str, Any]) -> None:
+        await self._send(protocol.reply(request, status, response))
+
+    async def _send(self, message: Message) -> None:
+        if not self.closed:
+            await self._write(self.serializer.encode(message))
+
+    # The hub's Subscriber interface.
+
+    def frame_for(self, topic: str, event: str, payload_json: str) -> str:
+        return self.serializer.broadcast_frame(topic, event, payload_json)
+
+    async def write(self, frame: str) -> None:
+        if not self.closed:
+            await self._write(frame)
+
+    async def control(self, action: str, data: dict[str, Any]) -> None:
+        if action == "disconnect_user" and self.user_id is not None:
+            if data.get("user_id") == self.user_id:
+                await self.close(errors.Unauthorized("disconnected by the application"))
