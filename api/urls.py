@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.dispatch import by_method
 from api.views import applications, organizations, tokens
+from api.views.events import EventBatchApi, EventTriggerApi
 from api.views.sessions import SessionCreateApi
 
 ORG = "organizations/<str:org>"
@@ -57,6 +58,8 @@ management_patterns = [
 
 urlpatterns = [
     path("sessions", SessionCreateApi.as_view(), name="api-session-create"),
+    path(f"{APP}/event/<str:event>", EventTriggerApi.as_view(), name="api-event-trigger"),
+    path(f"{APP}/events", EventBatchApi.as_view(), name="api-event-batch"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *management_patterns,

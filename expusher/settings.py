@@ -132,7 +132,14 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One hub channel per process receives every broadcast, so the default capacity
+    # (100) would drop bursts; see realtime/hub.py.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 100_000},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -207,6 +214,12 @@ EXPUSHER_JWT_AUDIENCE = env.str("EXPUSHER_JWT_AUDIENCE", default="expusher-realt
 EXPUSHER_JWT_DEFAULT_TTL = env.int("EXPUSHER_JWT_DEFAULT_TTL", default=3600)
 EXPUSHER_JWT_MAX_TTL = env.int("EXPUSHER_JWT_MAX_TTL", default=86400)
 EXPUSHER_REVOCATION_CACHE_SECONDS = env.int("EXPUSHER_REVOCATION_CACHE_SECONDS", default=5)
+EXPUSHER_APP_CACHE_SECONDS = env.int("EXPUSHER_APP_CACHE_SECONDS", default=5)
+# Realtime limits (see README "Limits").
+EXPUSHER_MAX_MESSAGE_BYTES = env.int("EXPUSHER_MAX_MESSAGE_BYTES", default=64 * 1024)
+EXPUSHER_MAX_PAYLOAD_BYTES = env.int("EXPUSHER_MAX_PAYLOAD_BYTES", default=10 * 1024)
+EXPUSHER_MAX_TOPICS_PER_SOCKET = env.int("EXPUSHER_MAX_TOPICS_PER_SOCKET", default=100)
+EXPUSHER_MAX_EVENTS_PER_BATCH = env.int("EXPUSHER_MAX_EVENTS_PER_BATCH", default=10)
 
 LOGGING = {
     "version": 1,
