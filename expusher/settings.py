@@ -205,7 +205,7 @@ SIMPLE_JWT = {
 
 # CORS: the REST API is called from customers' pages; which origins an application accepts
 # is decided per application (organizations.Application.allowed_origins) in api.cors.
-CORS_URLS_REGEX = r"^/(api|apps)/.*$"
+CORS_URLS_REGEX = r"^/api/organizations/[^/]+/applications/[^/]+/(event/[^/]+|events)$"
 CORS_ALLOW_ALL_ORIGINS = False
 
 # Product settings (see README "Configuration").
