@@ -164,9 +164,8 @@ def bootstrap(
 
 
 def _daphne_command(port: int) -> list[str]:
-    daphne = Path(sys.executable).parent / "daphne"
-    launcher = [str(daphne)] if daphne.exists() else [sys.executable, "-m", "daphne"]
-    return [*launcher, "-b", "127.0.0.1", "-p", str(port), "expusher.asgi:application"]
+    # The same launcher as scripts/serve and the Procfile, with the same limits.
+    return [sys.executable, "-m", "expusher.server", "-b", "127.0.0.1", "-p", str(port)]
 
 
 class LiveServer:
