@@ -6,6 +6,7 @@ admin, because only organizations.services generates their secrets correctly.
 """
 
 from django.contrib import admin
+from django.db import models
 
 from organizations.models import Application, Membership, Organization, SecretToken
 
@@ -42,6 +43,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     exclude = ["secret_encrypted"]
     readonly_fields = ["organization", "app_key", "app_id", "created"]
     list_select_related = ["organization"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         return False

@@ -1,6 +1,7 @@
 """Logged-in clients for the web UI personas (see tests/conftest.py)."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 
@@ -33,3 +34,17 @@ def alice_token(alice_token_and_secret):
 @pytest.fixture
 def bob_membership(bob, alice_org):
     return alice_org.memberships.get(user=bob)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # These tests create several users each; the real hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def superuser_client(db):
+    admin = get_user_model().objects.create_superuser(
+        username="ops@example.org", email="ops@example.org", password="unused-here"
+    )
+    return _client_for(admin)
