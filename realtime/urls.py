@@ -1,3 +1,10 @@
 """HTTP routes owned by the realtime app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from realtime import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
+]
