@@ -1,0 +1,100 @@
+"""A real ExPusher server (daphne) on loopback, for tests that drive a browser.
+
+pytest-django's live_server is a threaded WSGI server and ExPusher is ASGI-only, so the
+server runs as a subprocess with its own temporary SQLite database: the test database
+of pytest-django is invisible to it, and the browser tests need none.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+READY_TIMEOUT = 30.0  # seconds for daphne to answer its first request
+
+
+def _test_env_defaults() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / "tests" / "test.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_ready(process: subprocess.Popen, base_url: str, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"daphne exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            urllib.request.urlopen(base_url + "/", timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means the server is up
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"daphne did not answer within {READY_TIMEOUT}s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def daphne_server(tmp_path_factory):
+    """Yield the base URL of a freshly migrated ExPusher served by daphne."""
+    tmp = tmp_path_factory.mktemp("daphne")
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **_test_env_defaults(),
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "SITE_URL": base_url,
+        # Hermetic: no developer .env, and the embedded (in-process) cache and layer, so
+        # cached token states cannot leak in from other servers sharing a Redis.
+        "EXPUSHER_ENV_FILE": str(tmp / "no.env"),
+        "DEBUG": "False",
+        "EXPUSHER_HTTPS": "False",
+    }
+    env.pop("REDIS_URL", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run(
+        [str(BIN / "python"), "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    log = tmp / "daphne.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "expusher.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_ready(process, base_url, log)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
