@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from organizations import services
@@ -17,6 +18,7 @@ def home(request):
     return render(request, "organizations/home.html")
 
 
+@never_cache  # the response may carry the first secret token
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request):
     if request.user.is_authenticated:

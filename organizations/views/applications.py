@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from organizations import selectors, services
@@ -30,6 +31,7 @@ def _integration(organization, application, app_secret: str | None = None) -> di
 
 
 @organization_view
+@never_cache  # the response carries the app secret
 def application_create(request, *, organization, membership):
     form = ApplicationCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

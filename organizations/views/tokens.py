@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 
 from organizations import selectors, services
 from organizations.forms import SecretTokenForm
@@ -9,6 +10,7 @@ from organizations.views.access import found_or_404, organization_view
 
 
 @organization_view
+@never_cache  # the response carries the plaintext token
 def secret_token_create(request, *, organization, membership):
     form = SecretTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

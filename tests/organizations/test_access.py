@@ -154,6 +154,8 @@ def test_it_lets_the_owner_read_and_change(alice_client, alice_objects, route_na
     assert response.status_code == expected_status, response.content.decode()[:2000]
     if expected_status == 200:  # a "created" page, not the form again with errors
         assert "form" not in response.context
+        # It shows a secret once: no browser or proxy may keep a copy.
+        assert "no-store" in response["Cache-Control"]
 
 
 @pytest.mark.parametrize("route_name", OBJECT_ROUTE_NAMES)

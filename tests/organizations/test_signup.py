@@ -28,6 +28,7 @@ def test_it_creates_user_organization_admin_membership_and_token(client, db):
     response = _signup(client, email="Dana@Example.org")
 
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
     user = User.objects.get(email="dana@example.org")
     organization = Organization.objects.get(name="Dana Labs")
     membership = Membership.objects.get(user=user, organization=organization)
