@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 
 
@@ -48,3 +49,12 @@ def superuser_client(db):
         username="ops@example.org", email="ops@example.org", password="unused-here"
     )
     return _client_for(admin)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # Token states are cached by id, and ids are reused once a test's transaction is
+    # rolled back: a revocation cached here must not leak into another test.
+    cache.clear()
+    yield
+    cache.clear()
