@@ -1,0 +1,130 @@
+"""Small measuring tools for the benchmark: process counters, a keep-alive HTTP client.
+
+Nothing here imports Django: the benchmark client is an ordinary outside program.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import time
+from dataclasses import dataclass
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise RLIMIT_NOFILE to its hard limit; return (soft, hard) afterwards.
+
+    Child processes (the server started by the benchmark) inherit the raised limit.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process, in KiB (from /proc/<pid>/status)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        text = stat.read()
+    # The command name may contain spaces; fields after it start at "state" (field 3).
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+@dataclass
+class CpuWindow:
+    """Wall, client CPU and server CPU time over one phase."""
+
+    server_pid: int
+    wall0: float = 0.0
+    client0: float = 0.0
+    server0: float = 0.0
+
+    def start(self) -> CpuWindow:
+        self.wall0 = time.monotonic()
+        self.client0 = time.process_time()
+        self.server0 = cpu_seconds(self.server_pid)
+        return self
+
+    def stop(self) -> tuple[float, float, float]:
+        """(wall seconds, client CPU seconds, server CPU seconds) since start()."""
+        return (
+            time.monotonic() - self.wall0,
+            time.process_time() - self.client0,
+            cpu_seconds(self.server_pid) - self.server0,
+        )
+
+
+class HttpClient:
+    """One keep-alive HTTP/1.1 connection on asyncio streams, for POSTs with a JSON body.
+
+    Minimal on purpose (a third-party client would cost the benchmark more CPU than the
+    requests it sends): Content-Length and chunked responses, no redirects, no TLS.
+    """
+
+    def __init__(self, port: int, authorization: str):
+        self.port = port
+        self.authorization = authorization
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            try:
+                await self.writer.wait_closed()
+            except OSError:
+                pass
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        head = (
+            f"POST {path} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{self.port}\r\n"
+            f"Authorization: {self.authorization}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode("latin-1") + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the keep-alive connection")
+        status = int(status_line.split()[1])
+        headers = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            return status, await self._read_chunked()
+        return status, await self.reader.readexactly(int(headers.get("content-length", 0)))
+
+    async def _read_chunked(self) -> bytes:
+        parts = []
+        while size := int((await self.reader.readline()).split(b";")[0], 16):
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readline()
+        await self.reader.readline()  # the blank line after the last chunk
+        return b"".join(parts)
+
+
+def percentile(sorted_values, fraction: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence (nan when empty)."""
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
