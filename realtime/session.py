@@ -8,6 +8,7 @@ realtime.identity, validation in realtime.events, fan-out in realtime.hub.
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,8 +18,14 @@ from realtime import errors, protocol
 from realtime.events import event_encode
 from realtime.hub import get_hub
 from realtime.identity import Identity
+from realtime.presence import get_presence
+from realtime.presence_channel import (
+    presence_check_capacity,
+    presence_track,
+    presence_untrack,
+)
 from realtime.protocol import Message
-from realtime.topics import topic_is_valid
+from realtime.topics import is_presence_topic, topic_is_valid
 from realtime.watchdog import watch
 
 logger = logging.getLogger(__name__)
@@ -53,6 +60,7 @@ class PhoenixSession:
         self.identity = identity
         self.serializer = serializer
         self.wire_format = f"phoenix/{serializer.vsn}"
+        self.conn_id = uuid.uuid4().hex
         self.user_id = identity.user_id
         self.token_id = identity.token_id
         self.joined: dict[str, str | None] = {}  # topic -> join_ref
@@ -82,8 +90,7 @@ class PhoenixSession:
         if self._expiry is not None:
             self._expiry.cancel()
         for topic in list(self.joined):
-            await self.hub.leave(self, self.app_id, topic)
-        self.joined.clear()
+            await self._unsubscribe(topic)
         await self.hub.detach(self, self.app_id)
 
     async def close(self, error: errors.ProtocolError) -> None:
@@ -120,18 +127,48 @@ class PhoenixSession:
         if topic in self.joined:
             # Phoenix closes the old channel and joins again (a client rejoin).
             await self._send(protocol.close_message(topic, self.joined[topic]))
+            await self._unsubscribe(topic)
         elif len(self.joined) >= settings.EXPUSHER_MAX_TOPICS_PER_SOCKET:
             raise errors.TooManyTopics()
-        else:
-            await self.hub.join(self, self.app_id, topic)
-        self.joined[topic] = message.join_ref or message.ref
+        if is_presence_topic(topic):
+            await presence_check_capacity(self.identity.app, topic, self.presence_key)
+        join_ref = message.join_ref or message.ref
+        self.joined[topic] = join_ref
+        await self.hub.join(self, self.app_id, topic)
+        await get_presence().subscribed(self.app_id, topic, +1)
         await self._reply(message, "ok", {})
+        if is_presence_topic(topic):
+
+            async def send_state(state: dict) -> None:
+                await self._send(Message(join_ref, None, topic, protocol.PRESENCE_STATE, state))
+
+            await presence_track(
+                self.identity.app,
+                topic,
+                self.conn_id,
+                self.presence_key,
+                self.identity.info,
+                send_state,
+            )
 
     async def _leave(self, message: Message) -> None:
-        join_ref = self.joined.pop(message.topic, message.join_ref)
-        await self.hub.leave(self, self.app_id, message.topic)
+        join_ref = self.joined.get(message.topic, message.join_ref)
+        await self._unsubscribe(message.topic)
         await self._reply(message, "ok", {})
         await self._send(protocol.close_message(message.topic, join_ref))
+
+    async def _unsubscribe(self, topic: str) -> None:
+        if self.joined.pop(topic, False) is False:
+            return
+        await self.hub.leave(self, self.app_id, topic)
+        await get_presence().subscribed(self.app_id, topic, -1)
+        if is_presence_topic(topic):
+            await presence_untrack(self.app_id, topic, self.conn_id)
+
+    @property
+    def presence_key(self) -> str:
+        """Presence is keyed by user: the JWT's sub, else unique_identifier, else the socket."""
+        return self.user_id or self.conn_id
 
     async def _push(self, message: Message) -> None:
         if message.topic not in self.joined:

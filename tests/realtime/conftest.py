@@ -24,19 +24,32 @@ def redis_available() -> bool:
         return False
 
 
+def use_redis(settings) -> None:
+    """Point the channel layer and presence at the real Redis, under a prefix of its own."""
+    if not redis_available():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    settings.REDIS_URL = REDIS_URL
+    settings.EXPUSHER_REDIS_PREFIX = prefix
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": prefix},
+        }
+    }
+
+
 @pytest.fixture(params=["memory", "redis"])
 def layer(request, settings):
-    """Run the test on the in-memory layer and on Redis (with a prefix of its own)."""
+    """Run the test on the in-memory layer and on Redis."""
     if request.param == "redis":
-        if not redis_available():
-            pytest.skip(f"no Redis at {REDIS_URL}")
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
-            }
-        }
+        use_redis(settings)
     return request.param
+
+
+@pytest.fixture
+def redis(settings):
+    use_redis(settings)
 
 
 @pytest.fixture
