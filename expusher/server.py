@@ -2,8 +2,9 @@
 
 daphne's own default accepts WebSocket messages of up to 1 MiB; our documented limit is
 EXPUSHER_MAX_MESSAGE_BYTES (64 KiB), so the server refuses bigger ones itself, closing
-with 1009, before a byte of them reaches Python code. Every way of starting the service
-(scripts/serve, the Procfile, the tests) goes through here so the limits are the same.
+with 1009, before a byte of them reaches Python code (see close_instead_of_dropping).
+Every way of starting the service (scripts/serve, the Procfile, the tests) goes through
+here so the limits are the same.
 """
 
 import os
@@ -24,10 +25,29 @@ def daphne_arguments(argv: list[str]) -> list[str]:
     ]
 
 
+def close_instead_of_dropping() -> None:
+    """Answer a too-big message with a 1009 close frame (and bad UTF-8 with 1007).
+
+    autobahn, under daphne, "fails" such a connection by dropping TCP (failByDrop=True),
+    so a client saw only 1006 and no reason. With failByDrop off it sends the close
+    frame with the code first, as RFC 6455 and our documented limits say.
+    """
+    from daphne import server
+    from daphne.ws_protocol import WebSocketFactory
+
+    class ClosingWebSocketFactory(WebSocketFactory):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.setProtocolOptions(failByDrop=False)
+
+    server.WebSocketFactory = ClosingWebSocketFactory
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expusher.settings")
     from daphne.cli import CommandLineInterface
 
+    close_instead_of_dropping()
     CommandLineInterface().run(daphne_arguments(sys.argv[1:]))
 
 
