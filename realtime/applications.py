@@ -62,7 +62,7 @@ def app_snapshot(ident: str) -> AppSnapshot | None:
     if cached is not None:
         return AppSnapshot(**cached)
     app = application_get_by_key(ident)
-    if app is None and ident.isdigit():
+    if app is None and ident.isdecimal():
         app = application_get_by_app_id(int(ident))
     snapshot = AppSnapshot.of(app) if app is not None else None
     cache.set(key, asdict(snapshot) if snapshot else _MISSING, settings.EXPUSHER_APP_CACHE_SECONDS)

@@ -185,6 +185,12 @@ _redis_stores: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisPresen
 )
 
 
+def reset_memory_store() -> None:
+    """Forget the embedded store's state (tests start each case from nothing)."""
+    global _memory
+    _memory = MemoryPresenceStore()
+
+
 def get_presence() -> MemoryPresenceStore | RedisPresenceStore:
     """The store for this process: Redis when configured (one client per event loop)."""
     if not settings.REDIS_URL:

@@ -7,11 +7,33 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from organizations import services
+from realtime import presence
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Tests create many users; the real hasher would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state():
+    """Nothing a test caches or tracks in this process may outlive it.
+
+    Token and application answers are cached by id, and ids are reused once a test's
+    database is rolled back or flushed; the embedded presence store is process-wide.
+    """
+    cache.clear()
+    presence.reset_memory_store()
+    yield
+    cache.clear()
+    presence.reset_memory_store()
 
 
 def _user(email: str):

@@ -1,7 +1,6 @@
 """Callers of the management API, one per way in: tokens, sessions, nobody, a JWT."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from realtime import tokens
@@ -15,21 +14,6 @@ CALLERS = [
     "anonymous",
     "alice_jwt",
 ]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every test creates three users; the real hasher would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    # "Is this secret token active?" answers are cached by token id, and ids are reused
-    # once a test's transaction rolls back: a revocation must not outlive its test.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

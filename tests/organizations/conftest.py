@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 
 
@@ -37,24 +36,9 @@ def bob_membership(bob, alice_org):
     return alice_org.memberships.get(user=bob)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # These tests create several users each; the real hasher is slow on purpose.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def superuser_client(db):
     admin = get_user_model().objects.create_superuser(
         username="ops@example.org", email="ops@example.org", password="unused-here"
     )
     return _client_for(admin)
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    # Token states are cached by id, and ids are reused once a test's transaction is
-    # rolled back: a revocation cached here must not leak into another test.
-    cache.clear()
-    yield
-    cache.clear()
