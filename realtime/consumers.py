@@ -52,12 +52,14 @@ class PhoenixSocketConsumer(AsyncWebsocketConsumer):
                 _header(self.scope, b"origin"),
                 params.get("unique_identifier"),
             )
+            session = PhoenixSession(identity, serializer, self._write, self._close)
+            await session.admit()
         except errors.ProtocolError as e:
             # Logged without the token; the client only sees the 403.
             logger.info("refused socket for app %r: %s", params.get("app_key"), e.detail)
             await self.close()
             return
-        self.session = PhoenixSession(identity, serializer, self._write, self._close)
+        self.session = session
         await self.accept("phoenix" if "phoenix" in subprotocols else None)
         await self.session.start()
 

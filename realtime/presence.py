@@ -41,6 +41,7 @@ class MemoryPresenceStore:
     def __init__(self) -> None:
         self.entries: dict[tuple[int, str], dict[str, tuple[str, dict]]] = defaultdict(dict)
         self.subscriptions: dict[tuple[int, str], int] = defaultdict(int)
+        self.connections: dict[int, int] = defaultdict(int)
 
     async def track(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
         self.entries[app_id, topic][conn_id] = (user_id, meta)
@@ -63,6 +64,12 @@ class MemoryPresenceStore:
 
     async def subscription_counts(self, app_id: int) -> dict[str, int]:
         return {topic: n for (app, topic), n in self.subscriptions.items() if app == app_id}
+
+    async def connected(self, app_id: int, delta: int) -> None:
+        self.connections[app_id] += delta
+
+    async def connection_count(self, app_id: int) -> int:
+        return self.connections[app_id]
 
     def start(self, on_reaped: OnReaped) -> None:
         """Nothing to reap in a single process."""
@@ -87,6 +94,9 @@ class RedisPresenceStore:
 
     def _node_subs(self, node: str) -> str:
         return f"{self.p}:s:{node}"
+
+    def _node_connections(self, node: str) -> str:
+        return f"{self.p}:c:{node}"
 
     async def track(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
         value = json.dumps({"u": user_id, "m": meta})
@@ -128,6 +138,15 @@ class RedisPresenceStore:
                 if field.startswith(prefix) and int(n) > 0:
                     counts[field[len(prefix) :]] += int(n)
         return dict(counts)
+
+    async def connected(self, app_id: int, delta: int) -> None:
+        await self.redis.hincrby(self._node_connections(self.node), str(app_id), delta)
+
+    async def connection_count(self, app_id: int) -> int:
+        """Open connections of the application in every live process."""
+        nodes = await self._live_nodes()
+        counts = [await self.redis.hget(self._node_connections(n), str(app_id)) for n in nodes]
+        return sum(int(c) for c in counts if c is not None)
 
     async def _live_nodes(self) -> list[str]:
         nodes = sorted(await self.redis.smembers(f"{self.p}:nodes"))
@@ -171,7 +190,9 @@ class RedisPresenceStore:
                 left = await self.untrack(int(app_id), topic, conn_id, node=node)
                 if left is not None:
                     await on_reaped(int(app_id), topic, *left)
-            await self.redis.delete(self._node_entries(node), self._node_subs(node))
+            await self.redis.delete(
+                self._node_entries(node), self._node_subs(node), self._node_connections(node)
+            )
             await self.redis.srem(f"{self.p}:nodes", node)
 
 

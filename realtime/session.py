@@ -20,6 +20,7 @@ from realtime.hub import get_hub
 from realtime.identity import Identity
 from realtime.presence import get_presence
 from realtime.presence_channel import (
+    announce_leave,
     presence_check_capacity,
     presence_track,
     presence_untrack,
@@ -67,12 +68,29 @@ class PhoenixSession:
         self.pushes = TokenBucket(identity.app.client_push_rate)
         self._write, self._close = write, close
         self._expiry: asyncio.TimerHandle | None = None
+        self.admitted = False
         self.closed = False
         self.hub = get_hub()
 
     @property
     def app_id(self) -> int:
         return self.identity.app.id
+
+    async def admit(self) -> None:
+        """Count this connection; refuse it past the application's quota (0: no quota).
+
+        Called by the transport before it accepts. The count spans every process, so
+        it is increment-then-check: two racing connects may both be refused, never both
+        let in past the quota.
+        """
+        app = self.identity.app
+        store = get_presence()
+        store.start(announce_leave)
+        await store.connected(app.id, +1)
+        self.admitted = True
+        if app.max_connections and await store.connection_count(app.id) > app.max_connections:
+            await self.stop()
+            raise errors.OverQuota(f"at most {app.max_connections} connections")
 
     async def start(self) -> None:
         await self.hub.attach(self, self.app_id)
@@ -91,6 +109,9 @@ class PhoenixSession:
             self._expiry.cancel()
         for topic in list(self.joined):
             await self._unsubscribe(topic)
+        if self.admitted:
+            self.admitted = False
+            await get_presence().connected(self.app_id, -1)
         await self.hub.detach(self, self.app_id)
 
     async def close(self, error: errors.ProtocolError) -> None:

@@ -93,3 +93,14 @@ def test_tokens_from_subprotocols_decode_padding_free_base64():
     jwt, _ = tokens.issue(organization_id=1, token_id=1, apps=[], listen=[], publish=[], ttl=5)
     assert token_from_subprotocols(["phoenix", subprotocol_for(jwt)]) == jwt
     assert token_from_subprotocols(["phoenix"]) is None
+
+
+async def test_connections_past_the_quota_are_refused_until_one_leaves(
+    layer, connect, alice_app, jwt_for
+):
+    await sync_to_async(services.application_update)(application=alice_app, max_connections=2)
+    first = await connect(alice_app.app_key, jwt_for())
+    assert first[0] and (await connect(alice_app.app_key, jwt_for()))[0]
+    assert not (await connect(alice_app.app_key, jwt_for()))[0]
+    await first[2].ws.disconnect()
+    assert (await connect(alice_app.app_key, jwt_for()))[0]
