@@ -8,7 +8,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.dispatch import by_method
-from api.views import applications, organizations, tokens
+from api.views import applications, organizations, tokens, topics, users
 from api.views.events import EventBatchApi, EventTriggerApi
 from api.views.sessions import SessionCreateApi
 
@@ -60,6 +60,18 @@ urlpatterns = [
     path("sessions", SessionCreateApi.as_view(), name="api-session-create"),
     path(f"{APP}/event/<str:event>", EventTriggerApi.as_view(), name="api-event-trigger"),
     path(f"{APP}/events", EventBatchApi.as_view(), name="api-event-batch"),
+    path(f"{APP}/topics", topics.TopicListApi.as_view(), name="api-topics"),
+    path(f"{APP}/topics/<str:topic>", topics.TopicGetApi.as_view(), name="api-topic"),
+    path(
+        f"{APP}/topics/<str:topic>/presence",
+        topics.TopicPresenceApi.as_view(),
+        name="api-topic-presence",
+    ),
+    path(
+        f"{APP}/users/<str:user_id>/disconnect",
+        users.UserDisconnectApi.as_view(),
+        name="api-user-disconnect",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *management_patterns,
