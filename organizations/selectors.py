@@ -68,21 +68,40 @@ def application_secret(application: Application) -> str:
 
 
 def secret_token_authenticate(plaintext: str) -> SecretToken | None:
-    """The active token whose plaintext this is, compared in constant time; else None."""
+    """The active token whose plaintext this is, compared in constant time; else None.
+
+    A match is cached for EXPUSHER_REVOCATION_CACHE_SECONDS under the token's digest, so
+    a backend triggering events in a loop does not query the database on every call;
+    revoking or archiving drops the entry at once (secret_token_cache_keys).
+    """
     if not isinstance(plaintext, str) or not plaintext.startswith(secrets.SECRET_TOKEN_PREFIX):
         return None
+    digest = secrets.secret_token_digest(plaintext)
+    cached = cache.get(_digest_cache_key(digest))
+    if cached is not None:
+        return cached
     lookup = secrets.secret_token_lookup(plaintext)
     candidates = SecretToken.objects.select_related("organization").filter(
         prefix=lookup, revoked__isnull=True, organization__archived=False
     )
     for token in candidates:
         if secrets.secret_token_matches(plaintext, token.digest):
+            cache.set(_digest_cache_key(digest), token, settings.EXPUSHER_REVOCATION_CACHE_SECONDS)
             return token
     return None
 
 
+def _digest_cache_key(digest: str) -> str:
+    return f"secret-token-by-digest:{digest}"
+
+
 def secret_token_cache_key(token_id: int) -> str:
     return f"secret-token-active:{token_id}"
+
+
+def secret_token_cache_keys(token: SecretToken) -> list[str]:
+    """Every cache entry that vouches for this token (dropped when it is revoked)."""
+    return [secret_token_cache_key(token.pk), _digest_cache_key(token.digest)]
 
 
 def secret_token_is_active(token_id: int) -> bool:

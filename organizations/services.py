@@ -18,7 +18,7 @@ from django.utils.text import slugify
 
 from organizations import secrets
 from organizations.models import Application, Membership, Organization, SecretToken
-from organizations.selectors import secret_token_cache_key
+from organizations.selectors import secret_token_cache_keys
 
 User = get_user_model()
 
@@ -71,8 +71,8 @@ def organization_archive(*, organization: Organization) -> Organization:
     """
     organization.archived = True
     organization.save(update_fields=["archived"])
-    token_ids = organization.secret_tokens.values_list("pk", flat=True)
-    cache.delete_many([secret_token_cache_key(pk) for pk in token_ids])
+    for token in organization.secret_tokens.all():
+        cache.delete_many(secret_token_cache_keys(token))
     return organization
 
 
@@ -206,14 +206,18 @@ def secret_token_revoke(*, token: SecretToken) -> SecretToken:
     if token.revoked is None:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])
-    cache.delete(secret_token_cache_key(token.pk))
+    cache.delete_many(secret_token_cache_keys(token))
     return token
 
 
 def secret_token_mark_used(*, token: SecretToken) -> None:
-    """Record use at most once a minute, so hot API clients do not write on every call."""
-    now = timezone.now()
-    if token.last_used is None or (now - token.last_used).total_seconds() > 60:
+    """Record use at most once a minute, so hot API clients do not write on every call.
+
+    The minute is kept in the cache (an atomic add), not read from the token, because
+    the token itself may come from the authentication cache with a stale last_used.
+    """
+    if cache.add(f"secret-token-used:{token.pk}", True, 60):
+        now = timezone.now()
         SecretToken.objects.filter(pk=token.pk).update(last_used=now)
         token.last_used = now
 

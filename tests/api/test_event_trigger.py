@@ -169,3 +169,26 @@ def test_it_answers_cors_preflights_for_allowed_origins(alice_app, alice_secret)
     cache.clear()
     r = APIClient().options(url(alice_app), **preflight)
     assert "access-control-allow-origin" not in r.headers
+
+
+def test_a_warm_trigger_reads_no_database_row(
+    alice_app, alice_secret, jwt_of, django_assert_num_queries
+):
+    """The per-message path: credentials and the application come from short caches."""
+    for credential in (alice_secret, jwt_of()):
+        client = bearer(credential)
+        assert client.post(url(alice_app), {"a": "1"}).status_code == 200  # warms the caches
+        with django_assert_num_queries(0):
+            assert client.post(url(alice_app), {"a": "2"}).status_code == 200
+
+
+def test_a_revoked_secret_token_is_refused_at_once_despite_the_cache(
+    alice_app, alice_token_and_secret
+):
+    from organizations import services
+
+    token, plaintext = alice_token_and_secret
+    client = bearer(plaintext)
+    assert client.post(url(alice_app), {"a": "1"}).status_code == 200
+    services.secret_token_revoke(token=token)
+    assert client.post(url(alice_app), {"a": "1"}).status_code == 401
