@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import shutil
 import signal
@@ -55,6 +56,8 @@ class Phase:
         self.number, self.name = number, name
         self.subscribers, self.events = subscribers, events
         self.per_event = [0] * events
+        self.sent_at = array("d", bytes(8 * events))  # trigger time of each event
+        self.all_at = array("d", bytes(8 * events))  # when its last subscriber got it
         self.seen = [bytearray(events) for _ in range(subscribers)]
         self.last_seq = [-1] * subscribers
         self.latencies = array("d")
@@ -80,6 +83,7 @@ class Phase:
         self.latencies.append(now - sent_at)
         self.per_event[seq] += 1
         if self.per_event[seq] == self.subscribers:
+            self.sent_at[seq], self.all_at[seq] = sent_at, now
             self._finish_one()
 
     def _finish_one(self) -> None:
@@ -194,6 +198,10 @@ async def run_phase(bench, server, creds, args, name, events, rate, deadline) ->
         f"/api/organizations/{creds['organization']}/applications/{creds['app_key']}"
         f"/event/{EVENT}?topic={TOPIC}"
     )
+    # The client's own garbage collector must not pause it mid-measurement (a full
+    # collection over 1,000 connections takes ~0.1 s); a phase is short and bounded.
+    gc.collect()
+    gc.disable()
     cpu = probes.CpuWindow(server.process.pid).start()
     try:
         async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
@@ -202,15 +210,17 @@ async def run_phase(bench, server, creds, args, name, events, rate, deadline) ->
                 await phase.all_done.wait()
     except TimeoutError:
         phase.timed_out = True
-    wall, client_cpu, server_cpu = cpu.stop()
-    return phase_result(phase, wall, client_cpu, server_cpu)
+    finally:
+        gc.enable()
+    return phase_result(phase, *cpu.stop())
 
 
-def phase_result(phase: Phase, wall: float, client_cpu: float, server_cpu: float) -> dict:
+def phase_result(phase: Phase, wall: float, client_cpu: float, server_cpu: float, other: float):
     latencies = sorted(phase.latencies)
     delivery_span = max(phase.last_receive - phase.first_send, 1e-9)
     trigger_span = max(phase.last_send - phase.first_send, 1e-9)
     unique = len(latencies)
+    everyone = sorted(a - s for s, a in zip(phase.sent_at, phase.all_at, strict=True) if a)
     return {
         "phase": phase.name,
         "events": phase.sent,
@@ -221,6 +231,9 @@ def phase_result(phase: Phase, wall: float, client_cpu: float, server_cpu: float
         "p50_ms": probes.percentile(latencies, 0.50) * 1000,
         "p99_ms": probes.percentile(latencies, 0.99) * 1000,
         "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
+        # Per event: from its trigger until the last subscriber had it.
+        "all_p50_ms": probes.percentile(everyone, 0.50) * 1000,
+        "all_max_ms": (everyone[-1] if everyone else float("nan")) * 1000,
         "lost": phase.sent * phase.subscribers - unique,
         "duplicates": phase.duplicates,
         "reordered": phase.reordered,
@@ -228,6 +241,7 @@ def phase_result(phase: Phase, wall: float, client_cpu: float, server_cpu: float
         "wall_s": wall,
         "client_cpu": client_cpu / wall,
         "server_cpu": server_cpu / wall,
+        "other_cpu": other / wall,  # other processes, kernel threads: noise
         "client_saturated": client_cpu / wall >= CLIENT_SATURATED,
     }
 
@@ -329,6 +343,9 @@ async def main_async(args) -> list[dict]:
             if layer == "redis":  # a fresh key prefix: no group memberships left over
                 env = {**server_env.env, "EXPUSHER_REDIS_PREFIX": live.unique_prefix()}
                 server_env = live.ServerEnv(server_env.directory, env)
+            if args.wait_idle:
+                busy = await probes.wait_until_idle(args.wait_idle)
+                print(f"-- machine busy: {busy:.2f} cores", file=sys.stderr, flush=True)
             print(f"-- {layer}: {subscribers} subscribers", file=sys.stderr, flush=True)
             results.append(await scenario(server_env, creds, subscribers, args, layer))
     finally:
@@ -354,6 +371,13 @@ def parse_args(argv=None):
     parser.add_argument("--http", type=int, default=1, help="keep-alive HTTP connections (1)")
     parser.add_argument("--redis", action="store_true", help="Redis channel layer")
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds per scenario")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each scenario, wait up to SECONDS for the machine to be idle",
+    )
     parser.add_argument("--profile", metavar="DIR", help="py-spy the server during bursts")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the server directory")

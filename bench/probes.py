@@ -44,28 +44,52 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent not idle since boot, in seconds (from /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    guest = sum(fields[8:10])  # already counted in user and nice
+    return (sum(fields) - idle - iowait - guest) / CLOCK_TICKS
+
+
+async def wait_until_idle(max_seconds: float, threshold: float = 0.25) -> float:
+    """Wait (at most max_seconds) until the machine used under `threshold` cores for 2 s.
+
+    Returns the cores in use over the last 2-second sample.
+    """
+    deadline = time.monotonic() + max_seconds
+    while True:
+        before = machine_busy_seconds()
+        await asyncio.sleep(2)
+        busy = (machine_busy_seconds() - before) / 2
+        if busy < threshold or time.monotonic() >= deadline:
+            return busy
+
+
 @dataclass
 class CpuWindow:
-    """Wall, client CPU and server CPU time over one phase."""
+    """Wall time, and CPU time of the client, the server and the rest of the machine."""
 
     server_pid: int
     wall0: float = 0.0
     client0: float = 0.0
     server0: float = 0.0
+    machine0: float = 0.0
 
     def start(self) -> CpuWindow:
         self.wall0 = time.monotonic()
         self.client0 = time.process_time()
         self.server0 = cpu_seconds(self.server_pid)
+        self.machine0 = machine_busy_seconds()
         return self
 
-    def stop(self) -> tuple[float, float, float]:
-        """(wall seconds, client CPU seconds, server CPU seconds) since start()."""
-        return (
-            time.monotonic() - self.wall0,
-            time.process_time() - self.client0,
-            cpu_seconds(self.server_pid) - self.server0,
-        )
+    def stop(self) -> tuple[float, float, float, float]:
+        """(wall, client CPU, server CPU, CPU of everything else) in seconds since start()."""
+        client = time.process_time() - self.client0
+        server = cpu_seconds(self.server_pid) - self.server0
+        machine = machine_busy_seconds() - self.machine0
+        return time.monotonic() - self.wall0, client, server, max(0.0, machine - client - server)
 
 
 class HttpClient:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+NOISY = 0.25  # other processes' CPU, in cores, above which a phase is disturbed
+
 COLUMNS = (
     ("layer", 7, "{layer}"),
     ("subs", 5, "{subscribers}"),
@@ -13,11 +15,13 @@ COLUMNS = (
     ("deliv msg/s", 11, "{delivered_per_s:.0f}"),
     ("p50 ms", 7, "{p50_ms:.1f}"),
     ("p99 ms", 7, "{p99_ms:.1f}"),
+    ("all p50", 7, "{all_p50_ms:.1f}"),
     ("lost", 5, "{lost}"),
     ("dup", 4, "{duplicates}"),
     ("reord", 5, "{reordered}"),
     ("client CPU", 10, "{client_cpu:.0%}{flag}"),
     ("server CPU", 10, "{server_cpu:.0%}"),
+    ("other CPU", 9, "{other_cpu:.0%}"),
 )
 
 
@@ -33,11 +37,12 @@ def print_report(results: list[dict], args) -> None:
         f"with at most {args.window} in flight; {args.http} keep-alive HTTP connection(s)"
     )
     print("  ".join(name.rjust(width) for name, width, _ in COLUMNS))
-    saturated = problems = False
+    saturated = problems = noisy = False
     for result in results:
         for phase in result["phases"]:
             flag = "*" if phase["client_saturated"] else " "
             saturated |= phase["client_saturated"]
+            noisy |= phase["other_cpu"] > NOISY
             print(_row({**result, **phase, "flag": flag}))
             problems |= bool(phase["lost"] or phase["duplicates"] or phase["failed_requests"])
             if phase["timed_out"] or phase["failed_requests"]:
@@ -60,6 +65,11 @@ def print_report(results: list[dict], args) -> None:
         print(
             "\n* the client's CPU was saturated (>= 85% of one core): the client, not the "
             "server, may limit delivered msg/s and add latency; the figures are lower bounds."
+        )
+    if noisy:
+        print(
+            f"other CPU (processes besides client and server, kernel threads) was above "
+            f"{NOISY:.0%} of a core in some phase: the machine was busy, repeat when idle."
         )
     if args.http > 1:
         print("reord counts arrivals out of trigger order; with --http > 1 that is expected.")
