@@ -1,12 +1,13 @@
-// The /demo/ chat page: PusherLite on the "general" topic of the demo application.
-// The server renders the app key, a personal JWT and the REST trigger URL into
-// #demo-config.
+// The /demo/ chat page: PusherLite on the "general" topic of the demo application, and
+// who is online through presence on "presence:demo". The server renders the app key, a
+// personal JWT and the REST trigger URL into #demo-config.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("demo-config").textContent);
   const status = document.getElementById("status");
   const form = document.getElementById("chat-form");
   const list = document.getElementById("messages");
+  const online = document.getElementById("online");
   // By id: form.name would be the form's own name attribute, not the input.
   const nameInput = document.getElementById("name");
   const messageInput = document.getElementById("message");
@@ -39,6 +40,25 @@
   });
   const channel = pusher.subscribe("general");
   channel.bind("new_message", show);
+
+  // One item per user id (the JWT's sub); a user with several tabs has several metas.
+  function showOnline(members) {
+    const items = members
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map(({ id, metas }) => {
+        const item = document.createElement("li");
+        item.dataset.userId = id;
+        item.dataset.tabs = String(metas.length);
+        const you = id === config.uniqueUserId ? " (you)" : "";
+        const tabs = metas.length === 1 ? "1 tab" : `${metas.length} tabs`;
+        item.textContent = `${id}${you}: ${tabs}`;
+        return item;
+      });
+    online.replaceChildren(...items);
+  }
+
+  const room = pusher.subscribe("presence:demo");
+  room.onSync(() => showOnline(room.members()));
 
   function join() {
     pusher.joinAll().then(
