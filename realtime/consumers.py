@@ -70,9 +70,7 @@ class PhoenixSocketConsumer(AsyncWebsocketConsumer):
         if len(data) > settings.EXPUSHER_MAX_MESSAGE_BYTES:
             await self._close(errors.MESSAGE_TOO_BIG)
             return
-        if text_data is None:
-            text_data = bytes_data.decode("utf-8", errors="replace")
-        await self.session.receive(text_data)
+        await self.session.receive(data)
 
     async def disconnect(self, code) -> None:
         if self.session is not None:
@@ -86,8 +84,11 @@ class PhoenixSocketConsumer(AsyncWebsocketConsumer):
         else:
             await super().dispatch(message)
 
-    async def _write(self, frame: str) -> None:
-        await self.send(text_data=frame)
+    async def _write(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            await self.send(bytes_data=frame)
+        else:
+            await self.send(text_data=frame)
 
     async def _close(self, code: int) -> None:
         await self.close(code=code)

@@ -36,9 +36,10 @@ class Subscriber(Protocol):
     user_id: str | None
     token_id: int | None
 
-    def frame_for(self, topic: str, event: str, payload_json: str) -> str: ...
+    def frame_for(self, topic: str, event: str, payload: str | bytes) -> str | bytes | None:
+        """The frame for this socket's wire format; None if it cannot carry the payload."""
 
-    async def write(self, frame: str) -> None: ...
+    async def write(self, frame: str | bytes) -> None: ...
 
     async def control(self, action: str, data: dict[str, Any]) -> None: ...
 
@@ -93,10 +94,11 @@ class Hub:
     async def detach(self, sub: Subscriber, app_id: int) -> None:
         await self._discard(self.controls, _control_group(app_id), sub)
 
-    async def broadcast(self, app_id: int, topic: str, event: str, payload_json: str) -> None:
+    async def broadcast(self, app_id: int, topic: str, event: str, payload: str | bytes) -> None:
         """Send an event to every subscriber of the topic, in every process.
 
-        The payload arrives JSON-encoded (realtime.events validated and encoded it once).
+        The payload arrives encoded (realtime.events validated and encoded it once): a
+        JSON string, or bytes for a binary payload.
         """
         group = group_name(app_id, topic)
         message = {
@@ -104,7 +106,7 @@ class Hub:
             "group": group,
             "topic": topic,
             "event": event,
-            "payload": payload_json,
+            "payload": payload,
         }
         await self.layer.group_send(group, message)
 
@@ -134,12 +136,14 @@ class Hub:
         subscribers = self.topics.get(message["group"])
         if not subscribers:
             return
-        topic, event, payload_json = message["topic"], message["event"], message["payload"]
-        frames: dict[str, str] = {}
+        topic, event, payload = message["topic"], message["event"], message["payload"]
+        frames: dict[str, str | bytes | None] = {}
         for sub in list(subscribers):
-            frame = frames.get(sub.wire_format)
+            if sub.wire_format not in frames:
+                frames[sub.wire_format] = sub.frame_for(topic, event, payload)
+            frame = frames[sub.wire_format]
             if frame is None:
-                frame = frames[sub.wire_format] = sub.frame_for(topic, event, payload_json)
+                continue
             try:
                 await sub.write(frame)
                 self.delivered += 1
@@ -170,8 +174,8 @@ def get_hub() -> Hub:
     return hub
 
 
-async def broadcast(app_id: int, topic: str, event: str, payload_json: str) -> None:
-    await get_hub().broadcast(app_id, topic, event, payload_json)
+async def broadcast(app_id: int, topic: str, event: str, payload: str | bytes) -> None:
+    await get_hub().broadcast(app_id, topic, event, payload)
 
 
 async def send_control(app_id: int, action: str, data: dict[str, Any]) -> None:

@@ -2,7 +2,8 @@
 
 What a frame *is*, and nothing else: no Django, no I/O. Serializer 2.0.0 sends
 `[join_ref, ref, topic, event, payload]` arrays, 1.0.0 sends objects without join_ref.
-See shared/reference/phoenix-protocol.md.
+Serializer 2.0.0 also carries binary payloads (a client pushing an ArrayBuffer) in binary
+frames: pushes are kind 0, broadcasts kind 2. See shared/reference/phoenix-protocol.md.
 """
 
 import json
@@ -15,6 +16,7 @@ from realtime.errors import MalformedFrame
 JOIN, LEAVE, REPLY, CLOSE, ERROR = "phx_join", "phx_leave", "phx_reply", "phx_close", "phx_error"
 HEARTBEAT, HEARTBEAT_TOPIC = "heartbeat", "phoenix"
 PRESENCE_STATE, PRESENCE_DIFF = "presence_state", "presence_diff"
+CONTROL_EVENTS = (JOIN, LEAVE, HEARTBEAT)
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -27,7 +29,7 @@ class Message:
     ref: str | None
     topic: str
     event: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | bytes  # bytes only for binary pushes (serializer 2.0.0)
 
 
 def _ref(value: object) -> str | None:
@@ -54,11 +56,47 @@ def _loads(text: str) -> Any:
         raise MalformedFrame("frame is not valid JSON") from None
 
 
+BINARY_PUSH, BINARY_BROADCAST = 0, 2
+
+
+def _decode_binary_push(data: bytes) -> Message:
+    """`<<0, len(join_ref), len(ref), len(topic), len(event), join_ref, ref, topic, event,
+    payload>>`."""
+    if len(data) < 5:
+        raise MalformedFrame("binary frame too short")
+    lengths, offset, fields = data[1:5], 5, []
+    for length in lengths:
+        if offset + length > len(data):
+            raise MalformedFrame("binary frame shorter than its header says")
+        try:
+            fields.append(data[offset : offset + length].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise MalformedFrame("binary frame fields must be UTF-8") from None
+        offset += length
+    join_ref, ref, topic, event = fields
+    return Message(join_ref or None, ref or None, topic, event, data[offset:])
+
+
+def _binary_field(value: str) -> bytes:
+    encoded = value.encode()
+    if len(encoded) > 255:
+        raise ValueError("binary frame fields are at most 255 bytes")
+    return encoded
+
+
 class V2Serializer:
     vsn = "2.0.0"
 
     @staticmethod
-    def decode(text: str) -> Message:
+    def decode(text: str | bytes) -> Message:
+        if isinstance(text, bytes):
+            if text[:1] == bytes([BINARY_PUSH]):
+                return _decode_binary_push(text)
+            # Not a binary push: accept JSON that merely arrived in a binary frame.
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:
+                raise MalformedFrame("binary frame is neither a push nor UTF-8 JSON") from None
         data = _loads(text)
         # The server accepts extra trailing elements, as Phoenix does.
         if not isinstance(data, list) or len(data) < 5:
@@ -71,16 +109,25 @@ class V2Serializer:
         return _dumps([m.join_ref, m.ref, m.topic, m.event, m.payload])
 
     @staticmethod
-    def broadcast_frame(topic: str, event: str, payload_json: str) -> str:
+    def broadcast_frame(topic: str, event: str, payload: str | bytes) -> str | bytes:
         """A fan-out frame built around an already encoded payload (encoded once)."""
-        return f"[null,null,{_dumps(topic)},{_dumps(event)},{payload_json}]"
+        if isinstance(payload, bytes):
+            topic_b, event_b = _binary_field(topic), _binary_field(event)
+            header = bytes([BINARY_BROADCAST, len(topic_b), len(event_b)])
+            return header + topic_b + event_b + payload
+        return f"[null,null,{_dumps(topic)},{_dumps(event)},{payload}]"
 
 
 class V1Serializer:
     vsn = "1.0.0"
 
     @staticmethod
-    def decode(text: str) -> Message:
+    def decode(text: str | bytes) -> Message:
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:
+                raise MalformedFrame("serializer 1.0.0 has no binary frames") from None
         data = _loads(text)
         if not isinstance(data, dict) or not {"topic", "event", "payload"} <= data.keys():
             raise MalformedFrame("expected an object with topic, event, payload and ref")
@@ -95,11 +142,10 @@ class V1Serializer:
         return _dumps({"topic": m.topic, "event": m.event, "payload": m.payload, "ref": m.ref})
 
     @staticmethod
-    def broadcast_frame(topic: str, event: str, payload_json: str) -> str:
-        return (
-            f'{{"topic":{_dumps(topic)},"event":{_dumps(event)},'
-            f'"payload":{payload_json},"ref":null}}'
-        )
+    def broadcast_frame(topic: str, event: str, payload: str | bytes) -> str | None:
+        if isinstance(payload, bytes):
+            return None  # 1.0.0 cannot carry binary payloads: such sockets do not get them
+        return f'{{"topic":{_dumps(topic)},"event":{_dumps(event)},"payload":{payload},"ref":null}}'
 
 
 Serializer = type[V1Serializer] | type[V2Serializer]

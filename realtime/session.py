@@ -55,7 +55,7 @@ class PhoenixSession:
         self,
         identity: Identity,
         serializer: protocol.Serializer,
-        write: Callable[[str], Awaitable[None]],
+        write: Callable[[str | bytes], Awaitable[None]],
         close: Callable[[int], Awaitable[None]],
     ):
         self.identity = identity
@@ -120,10 +120,12 @@ class PhoenixSession:
             logger.info("closing socket of app %s: %s", self.identity.app.app_key, error.detail)
             await self._close(error.code)
 
-    async def receive(self, text: str) -> None:
+    async def receive(self, data: str | bytes) -> None:
         message = None
         try:
-            message = self.serializer.decode(text)
+            message = self.serializer.decode(data)
+            if isinstance(message.payload, bytes) and message.event in protocol.CONTROL_EVENTS:
+                raise errors.MalformedFrame("binary payloads are for pushes only")
             if message.event == protocol.HEARTBEAT and message.topic == protocol.HEARTBEAT_TOPIC:
                 await self._reply(message, "ok", {})
             elif message.event == protocol.JOIN:
@@ -200,8 +202,8 @@ class PhoenixSession:
             raise errors.TopicNotAllowed()
         if not self.pushes.take():
             raise errors.RateLimited(f"at most {self.pushes.rate} pushes per second per socket")
-        payload_json = event_encode(message.topic, message.event, message.payload)
-        await self.hub.broadcast(self.app_id, message.topic, message.event, payload_json)
+        payload = event_encode(message.topic, message.event, message.payload)
+        await self.hub.broadcast(self.app_id, message.topic, message.event, payload)
         await self._reply(message, "ok", {})
 
     async def _reply(self, request: Message, status: str, response: dict[str, Any]) -> None:
@@ -213,10 +215,10 @@ class PhoenixSession:
 
     # The hub's Subscriber interface.
 
-    def frame_for(self, topic: str, event: str, payload_json: str) -> str:
-        return self.serializer.broadcast_frame(topic, event, payload_json)
+    def frame_for(self, topic: str, event: str, payload: str | bytes) -> str | bytes | None:
+        return self.serializer.broadcast_frame(topic, event, payload)
 
-    async def write(self, frame: str) -> None:
+    async def write(self, frame: str | bytes) -> None:
         if not self.closed:
             await self._write(frame)
 

@@ -144,9 +144,10 @@ async def test_invalid_utf8_in_a_text_frame_closes_with_1007(server, tenant, jwt
 
 
 BINARY = {
-    # Phoenix's binary push layout (kind 0): join_ref, ref, topic, event, then raw data.
-    "phoenix binary push": bytes([0, 1, 1, 6, 3]) + b"11room:1msg" + b"\x00\x01\x02\xff",
-    "random bytes": bytes(range(256)) * 4,
+    # Phoenix's binary push layout (kind 0) cut short of what its header announces.
+    "truncated binary push": bytes([0, 1, 1, 60, 3]) + b"11room:1msg",
+    "binary push with bad utf-8": bytes([0, 1, 1, 2, 1]) + b"11\xff\xfex",
+    "random bytes": bytes(range(255, -1, -1)) * 4,
     "invalid utf-8": b"\xc3\x28\xa0\xa1\xe2\x28\xa1",
     "empty": b"",
 }
@@ -160,6 +161,17 @@ async def test_a_binary_frame_gets_phx_error_and_the_socket_stays_usable(server,
         answer = await _recv(ws)
 
         assert answer[:4] == [None, None, "phoenix", "phx_error"]
+        await _assert_heartbeat_answered(ws)
+
+
+async def test_a_binary_push_to_an_unjoined_topic_gets_an_error_reply(server, tenant, jwt):
+    async with _open(server, app_key=tenant.app_key, jwt=jwt) as ws:
+        await ws.send(bytes([0, 1, 1, 6, 3]) + b"11room:1msg" + b"\x00\x01\x02\xff")
+
+        answer = await _recv(ws)
+
+        assert answer[:4] == ["1", "1", "room:1", "phx_reply"]
+        assert answer[4]["response"]["reason"] == "unmatched topic"
         await _assert_heartbeat_answered(ws)
 
 

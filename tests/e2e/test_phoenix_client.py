@@ -92,6 +92,19 @@ def test_a_push_reaches_a_second_phoenix_client(phoenix, server, tenant, jwt):
         assert message["payload"] == {"name": "Ann", "message": "hi"}
 
 
+def test_an_arraybuffer_push_arrives_as_an_arraybuffer(phoenix, server, tenant, jwt):
+    sender = _connect(phoenix, server, tenant, jwt)
+    receiver = _connect(phoenix, server, tenant, jwt)
+    for client in (sender, receiver):
+        assert client.join("room:1")["status"] == "ok"
+
+    sender.send("push", id="b1", topic="room:1", event="blob", payload_b64="AAH/gA==")
+
+    assert sender.expect("reply", id="b1")["status"] == "ok"
+    message = receiver.expect("message", topic="room:1", event="blob")
+    assert message["payload_b64"] == "AAH/gA=="
+
+
 def test_serializer_v1_with_the_jwt_as_a_param(phoenix, server, tenant, jwt):
     sender = phoenix(server, params={"app_key": tenant.app_key, "jwt": jwt}, vsn="1.0.0")
     receiver = _connect(phoenix, server, tenant, jwt)  # v2 on the same topic

@@ -13,6 +13,7 @@
 // Commands arrive on stdin, one JSON object per line:
 //   {"cmd": "join", "topic": "room:1"}
 //   {"cmd": "push", "id": "p1", "topic": "room:1", "event": "new_message", "payload": {...}}
+//   {"cmd": "push", ..., "payload_b64": "AAH/"}   pushes those bytes as an ArrayBuffer
 //   {"cmd": "leave", "topic": "room:1"}
 //   {"cmd": "quit"}                  disconnect and exit 0 (so does the end of stdin)
 //
@@ -21,6 +22,7 @@
 //   {"type": "join", "topic", "status": "ok"|"error"|"timeout", "response"}
 //   {"type": "reply", "id", "topic", "status": "ok"|"error"|"timeout", "response"}
 //   {"type": "message", "topic", "event", "payload"}   every channel event but replies
+//                                      (a binary payload arrives as "payload_b64" instead)
 //   {"type": "fatal", "message"}                        then exit 1
 
 "use strict";
@@ -80,7 +82,11 @@ function channelFor(topic) {
     // phoenix's documented hook, called for every message of the channel.
     channel.onMessage = (event, payload) => {
       if (event !== "phx_reply" && !event.startsWith("chan_reply_")) {
-        emit({ type: "message", topic, event, payload });
+        if (payload instanceof ArrayBuffer) {
+          emit({ type: "message", topic, event, payload_b64: Buffer.from(payload).toString("base64") });
+        } else {
+          emit({ type: "message", topic, event, payload });
+        }
       }
       return payload;
     };
@@ -103,7 +109,11 @@ function join(topic) {
     .receive("timeout", () => emit({ type: "join", topic, status: "timeout" }));
 }
 
-function push({ id, topic, event, payload }) {
+function push({ id, topic, event, payload, payload_b64 }) {
+  if (payload_b64 !== undefined) {
+    const bytes = Buffer.from(payload_b64, "base64");
+    payload = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  }
   channelFor(topic)
     .push(event, payload || {})
     .receive("ok", (response) => emit({ type: "reply", id, topic, status: "ok", response }))
