@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from realtime import views
+from realtime import longpoll, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
+    path("socket/longpoll", longpoll.longpoll, name="socket-longpoll"),
 ]
