@@ -57,6 +57,11 @@ class UnsupportedVersion(ProtocolError):
     code, reason = 4007, "unsupported protocol version"
 
 
+class Unavailable(ProtocolError):
+    # An infrastructure fault (Redis down): clients should back off and retry, never give up.
+    code, reason = 4100, "service unavailable, retry later"
+
+
 class ServerRestarting(ProtocolError):
     code, reason = 4200, "server restarting, reconnect"
 

@@ -71,8 +71,8 @@ class MemoryPresenceStore:
     async def connection_count(self, app_id: int) -> int:
         return self.connections[app_id]
 
-    def start(self, on_reaped: OnReaped) -> None:
-        """Nothing to reap in a single process."""
+    async def start(self, on_reaped: OnReaped) -> None:
+        """Nothing to announce or reap in a single process."""
 
 
 class RedisPresenceStore:
@@ -84,6 +84,7 @@ class RedisPresenceStore:
         self.p = f"{prefix}:presence"
         self.ttl = ttl
         self._task: asyncio.Task | None = None
+        self._alive = False
 
     # Keys
     def _topic(self, app_id: int, topic: str) -> str:
@@ -155,15 +156,23 @@ class RedisPresenceStore:
         alive = await self.redis.mget([f"{self.p}:alive:{n}" for n in nodes])
         return [n for n, a in zip(nodes, alive, strict=True) if a is not None]
 
-    def start(self, on_reaped: OnReaped) -> None:
+    async def start(self, on_reaped: OnReaped) -> None:
+        """Announce this node, then keep it alive and reap dead ones in the background.
+
+        The first heartbeat is awaited so that a process counts as alive (its
+        connections and subscriptions counted) from its very first connection.
+        """
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._beat(on_reaped))
+        if not self._alive:
+            await self.heartbeat()
 
     async def heartbeat(self) -> None:
         # The key outlives several missed beats, and key expiry plus one beat stays
         # within the promised TTL: 2/3 T + T/6 < T.
         await self.redis.set(f"{self.p}:alive:{self.node}", "1", ex=max(int(self.ttl * 2 / 3), 1))
         await self.redis.sadd(f"{self.p}:nodes", self.node)
+        self._alive = True
 
     async def _beat(self, on_reaped: OnReaped) -> None:
         while True:

@@ -38,7 +38,7 @@ async def presence_track(
     apply the diff to (the phoenix client would queue an early diff, other clients not).
     """
     store = get_presence()
-    store.start(announce_leave)
+    await store.start(announce_leave)
     meta = presence_meta(info)
     await store.track(app.id, topic, conn_id, user_id, meta)
     await send_state(await store.members(app.id, topic))

@@ -85,10 +85,17 @@ class PhoenixSession:
         """
         app = self.identity.app
         store = get_presence()
-        store.start(announce_leave)
-        await store.connected(app.id, +1)
-        self.admitted = True
-        if app.max_connections and await store.connection_count(app.id) > app.max_connections:
+        try:
+            await store.start(announce_leave)
+            await store.connected(app.id, +1)
+            self.admitted = True
+            over = (
+                app.max_connections and await store.connection_count(app.id) > app.max_connections
+            )
+        except Exception as e:
+            logger.warning("cannot count a connection of app %s: %r", app.app_key, e)
+            raise errors.Unavailable() from None
+        if over:
             await self.stop()
             raise errors.OverQuota(f"at most {app.max_connections} connections")
 

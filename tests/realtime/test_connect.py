@@ -104,3 +104,11 @@ async def test_connections_past_the_quota_are_refused_until_one_leaves(
     assert not (await connect(alice_app.app_key, jwt_for()))[0]
     await first[2].ws.disconnect()
     assert (await connect(alice_app.app_key, jwt_for()))[0]
+
+
+async def test_a_dead_redis_refuses_connections_without_crashing(
+    connect, alice_app, jwt_for, settings
+):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    connected, _, _ = await connect(alice_app.app_key, jwt_for())
+    assert not connected
