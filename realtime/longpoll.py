@@ -6,7 +6,8 @@ status is always 200; the status the client acts on is in the JSON body:
 * GET without a token authenticates exactly like the WebSocket (app_key, jwt or
   guardian_token, unique_identifier, vsn; the client's authToken arrives in the
   X-Phoenix-AuthToken header) and opens a session: `{"status": 410, "token": T}`.
-  A refusal, or an unknown vsn, is 403 (the client closes with 1008 and stops).
+  A refusal (an unknown vsn, or the application's connection quota, too) is 403: the
+  client closes with 1008 and stops. A presence-store outage is 500: it retries.
 * GET with the token (query `token` or header X-Phoenix-Longpoll-Token) answers the
   buffered frames at once (200), else waits up to EXPUSHER_LONGPOLL_WINDOW_MS for some
   (200) or none (204). A session that has ended or is unknown here is 410: the client
@@ -89,12 +90,14 @@ async def _open(request: HttpRequest) -> HttpResponse:
         identity = await aidentify(
             app_key, jwt, request.headers.get("Origin"), params.get("unique_identifier")
         )
+        session = LongPollSession(identity, serializer)
+        await session.start()
     except errors.ProtocolError as e:
-        # Logged without the token; the client only sees the 403.
+        # Logged without the token. An outage is 500, which the client retries with
+        # backoff; any other refusal is 403, after which it gives up.
         logger.info("refused long-poll session for app %r: %s", app_key, e.detail)
-        return _answer(request, await _app_of(request), {"status": 403})
-    session = LongPollSession(identity, serializer)
-    await session.start()
+        status = 500 if isinstance(e, errors.Unavailable) else 403
+        return _answer(request, await _app_of(request), {"status": status})
     # 410 with a token is how phoenix says "opened, now poll with this token".
     return _answer(request, identity.app, {"status": 410, "token": session.token, "messages": []})
 

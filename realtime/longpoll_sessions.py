@@ -88,8 +88,16 @@ class LongPollSession:
         self._idle: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
+        """Count the connection against the application's quota, then open the session.
+
+        Raises the ProtocolError of a refusal (OverQuota, Unavailable), as admit() does.
+        """
+        await asyncio.shield(_detached(self._start()))
+
+    async def _start(self) -> None:
+        await self.phoenix.admit()
         local_sessions()[self.id] = self
-        await asyncio.shield(_detached(self.phoenix.start()))
+        await self.phoenix.start()
         self._arm()
 
     async def poll(self, window: float) -> list[str] | None:

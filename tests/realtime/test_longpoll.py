@@ -5,6 +5,7 @@ that a waiting poll does not hold up the requests made while it waits.
 """
 
 import asyncio
+import base64
 import json
 import logging
 from urllib.parse import urlencode
@@ -336,6 +337,26 @@ async def test_oversized_bodies_get_413_and_the_session_lives_on(settings, lp):
     assert len(body["messages"]) == 100
 
 
+async def test_a_base64_line_is_a_binary_push_and_binary_broadcasts_skip_long_poll(
+    lp, connect, alice_app, jwt_for
+):
+    _, _, ws = await connect(alice_app.app_key, jwt_for())
+    assert (await ws.join("room:5"))["status"] == "ok"
+    assert (await lp.join("room:5"))["status"] == "ok"
+    fields = [f.encode() for f in ("1", "8", "room:5", "blob")]
+    push = bytes([0, *map(len, fields)]) + b"".join(fields) + b"\x00\x01\xff"
+
+    assert (await lp.post(base64.b64encode(push).decode())) == {"status": 200}
+
+    assert (await lp.reply("8"))["status"] == "ok"
+    assert await ws.ws.receive_from() == bytes([2, 6, 4]) + b"room:5blob\x00\x01\xff"
+    # The phoenix LongPoll client would JSON-decode a binary broadcast: it never gets one,
+    # and the text frames after it still arrive.
+    await ws.push("room:5", "text", {"n": 1}, join_ref="1")
+    assert (await lp.until("text"))[4] == {"n": 1}
+    assert [f for f in lp.pending if f[3] == "blob"] == []
+
+
 async def test_a_session_nobody_polls_is_stopped_and_leaves_its_topics(
     settings, layer, connect, alice_app, jwt_for
 ):
@@ -383,6 +404,28 @@ async def test_a_session_closed_by_the_server_answers_410(lp, alice_app, jwt_for
             break
     assert body == {"status": 410}
     assert len(local_sessions()) == 1  # lp, whose user was not disconnected
+
+
+async def test_sessions_count_against_the_connection_quota(layer, lp, connect, alice_app, jwt_for):
+    await sync_to_async(services.application_update)(application=alice_app, max_connections=2)
+    await sync_to_async(cache.clear)()
+    second = LongPoller(alice_app.app_key, jwt=jwt_for())
+    await second.open()
+
+    assert (await LongPoller(alice_app.app_key, jwt=jwt_for()).get()) == {"status": 403}
+    assert not (await connect(alice_app.app_key, jwt_for()))[0]
+    [first, _] = local_sessions().values()
+    await first.end("client gone")
+    await LongPoller(alice_app.app_key, jwt=jwt_for()).open()
+
+
+async def test_a_presence_store_outage_answers_500_so_the_client_retries(
+    settings, alice_app, jwt_for
+):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+
+    assert (await LongPoller(alice_app.app_key, jwt=jwt_for()).get()) == {"status": 500}
+    assert local_sessions() == {}
 
 
 async def test_cors_follows_the_applications_allowed_origins(alice_app, jwt_for):

@@ -1,0 +1,228 @@
+"""The official npm `phoenix` client over LONG-POLL (its LongPoll transport, in Node)
+against a live daphne server, alongside WebSocket clients.
+
+The server runs with a 1 s poll window, so a client that stops polling is reaped within
+1.5 s and its presence leave is announced. The fallback tests put a proxy in front of the
+server that forwards plain HTTP but blocks WebSocket upgrades, as some corporate proxies
+do, and let phoenix's own `longPollFallbackMs` logic switch transports.
+"""
+
+import json
+import queue
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.e2e.conftest import JS, NODE, PhoenixNode, Tenant, session_jwt, trigger, wait_until
+from tests.support import live
+
+pytestmark = pytest.mark.e2e
+
+LISTEN, PUBLISH = ["room:*", "presence:*"], ["room:*"]
+WINDOW_MS = "1000"
+
+
+@pytest.fixture(scope="module")
+def lp_env(tmp_path_factory) -> live.ServerEnv:
+    server_env = live.ServerEnv.create(
+        tmp_path_factory.mktemp("e2e-longpoll"), EXPUSHER_LONGPOLL_WINDOW_MS=WINDOW_MS
+    )
+    live.migrate(server_env)
+    return server_env
+
+
+@pytest.fixture(scope="module")
+def lp_tenant(lp_env) -> Tenant:
+    return Tenant.create(lp_env, "Pollers")
+
+
+@pytest.fixture(scope="module")
+def lp_server(lp_env, lp_tenant) -> Iterator[live.LiveServer]:
+    with live.LiveServer(lp_env) as running:
+        yield running
+
+
+class LongPollNode(PhoenixNode):
+    """A Node process driving phoenix's LongPoll transport; see js/longpoll_client.js."""
+
+    def __init__(self, config: dict):  # PhoenixNode's, with the long-poll script
+        self.config = config
+        self.process = subprocess.Popen(
+            [NODE, str(JS / "longpoll_client.js"), json.dumps(config)],
+            cwd=live.ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self.seen, self._unclaimed = [], []
+        self._incoming = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+
+@pytest.fixture
+def longpoll(phoenix):  # `phoenix` first: it skips without node or the npm package
+    started: list[LongPollNode] = []
+
+    def start(server: live.LiveServer, tenant: Tenant, jwt: str | None, **config):
+        config.setdefault("url", f"{server.ws_url}/socket")
+        config.setdefault("params", {"app_key": tenant.app_key})
+        if jwt is not None:
+            config.setdefault("authToken", jwt)
+        client = LongPollNode(config)
+        started.append(client)
+        return client
+
+    yield start
+    for client in started:
+        client.close()
+
+
+def _jwt(server, tenant, **fields) -> str:
+    return session_jwt(server, tenant, listen=LISTEN, publish=PUBLISH, **fields)
+
+
+def test_it_joins_and_receives_an_event_triggered_over_rest(longpoll, lp_server, lp_tenant):
+    jwt = _jwt(lp_server, lp_tenant)
+    client = longpoll(lp_server, lp_tenant, jwt)
+    assert client.expect("open")["transport"] == "LongPoll"
+    assert client.join("room:1")["status"] == "ok"
+
+    status, body = trigger(
+        lp_server, lp_tenant, "new_message", {"topic": "room:1", "text": "hello"}, bearer=jwt
+    )
+
+    assert status == 200, body
+    message = client.expect("message", topic="room:1", event="new_message")
+    assert message["payload"] == {"text": "hello"}
+
+
+def test_pushes_cross_between_long_poll_and_websocket_clients(
+    longpoll, phoenix, lp_server, lp_tenant
+):
+    jwt = _jwt(lp_server, lp_tenant)
+    poller = longpoll(lp_server, lp_tenant, None, params={"app_key": lp_tenant.app_key, "jwt": jwt})
+    socket = phoenix(lp_server, params={"app_key": lp_tenant.app_key}, authToken=jwt)
+    poller.expect("open")
+    socket.expect_open()
+    for client in (poller, socket):
+        assert client.join("room:2")["status"] == "ok"
+
+    assert poller.push("p1", "room:2", "from_poll", {"n": 1})["status"] == "ok"
+    assert socket.push("p2", "room:2", "from_socket", {"n": 2})["status"] == "ok"
+
+    for client in (poller, socket):
+        assert client.expect("message", topic="room:2", event="from_poll")["payload"] == {"n": 1}
+        assert client.expect("message", topic="room:2", event="from_socket")["payload"] == {"n": 2}
+
+
+def test_presence_over_long_poll_with_phoenix_presence_class(
+    longpoll, phoenix, lp_server, lp_tenant
+):
+    topic = "presence:lobby"
+    ann = longpoll(lp_server, lp_tenant, _jwt(lp_server, lp_tenant, user_id="ann"))
+    bob = longpoll(lp_server, lp_tenant, _jwt(lp_server, lp_tenant, user_id="bob"))
+    ann.expect("open")
+    assert ann.join(topic)["status"] == "ok"
+    ann.expect("sync", topic=topic, members={"ann": 1})
+    bob.expect("open")
+    assert bob.join(topic)["status"] == "ok"
+
+    bob.expect("sync", topic=topic, members={"ann": 1, "bob": 1})
+    ann.expect("sync", topic=topic, members={"ann": 1, "bob": 1})
+
+    # A long-poll client that goes away says nothing; the server notices that nobody polls
+    # (1.5 windows) and announces the leave.
+    bob.close()
+    ann.expect("sync", topic=topic, members={"ann": 1})
+
+
+def test_a_refused_long_poll_client_is_told_403_and_stops(longpoll, lp_server, lp_tenant):
+    jwt = _jwt(lp_server, lp_tenant)
+    bad = jwt[:-4] + ("AAAA" if not jwt.endswith("AAAA") else "BBBB")
+    client = longpoll(lp_server, lp_tenant, bad)
+
+    assert client.expect("error")["message"] == "403"
+    assert client.expect("close")["code"] == 1008  # phoenix's "forbidden": no reconnect
+    assert not [r for r in client.seen if r["type"] == "open"]
+    log = lp_server.log_text()
+    assert bad.split(".")[1] not in log and bad.split(".")[2] not in log
+
+
+class WebSocketBlockingProxy:
+    """Forwards plain HTTP to a live server; refuses or swallows WebSocket upgrades."""
+
+    def __init__(self, server: live.LiveServer, upgrades: str):
+        self.upgrades_seen = 0
+        self.paths: list[str] = []
+        self.released = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self):
+                proxy.paths.append(self.path)
+                if self.headers.get("Upgrade", "").lower() == "websocket":
+                    proxy.upgrades_seen += 1
+                    if upgrades == "refuse":
+                        self.send_error(403, "WebSockets are blocked here")
+                    else:  # "hang": no answer until the test is over
+                        proxy.released.wait(30)
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                skip = {"host", "connection", "content-length", "transfer-encoding"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+                status, answer, data = server.request(
+                    self.command, self.path, body=body, headers=headers, timeout=30
+                )
+                self.send_response(status)
+                for name, value in answer.items():
+                    if name.lower() not in skip:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_OPTIONS = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.released.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("upgrades", ["hang", "refuse"])
+def test_phoenix_falls_back_to_long_poll_when_websockets_are_blocked(
+    upgrades, longpoll, lp_server, lp_tenant
+):
+    proxy = WebSocketBlockingProxy(lp_server, upgrades)
+    try:
+        jwt = _jwt(lp_server, lp_tenant)
+        client = longpoll(
+            lp_server, lp_tenant, jwt, url=f"ws://127.0.0.1:{proxy.port}/socket", fallbackMs=500
+        )
+
+        assert client.expect("open")["transport"] == "LongPoll"
+        assert proxy.upgrades_seen >= 1  # phoenix did try the WebSocket first
+        assert any(
+            r["type"] == "log" and "falling back to LongPoll" in r["msg"] for r in client.seen
+        )
+        assert client.join("room:3")["status"] == "ok"
+        status, body = trigger(lp_server, lp_tenant, "ping", {"topic": "room:3"}, bearer=jwt)
+        assert status == 200, body
+        client.expect("message", topic="room:3", event="ping")
+        wait_until(lambda: any(p.startswith("/socket/longpoll?") for p in proxy.paths))
+    finally:
+        proxy.close()
