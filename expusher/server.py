@@ -43,11 +43,32 @@ def close_instead_of_dropping() -> None:
     server.WebSocketFactory = ClosingWebSocketFactory
 
 
+def access_log_without_query_strings() -> None:
+    """Log request paths without their query strings in daphne's access log.
+
+    Long-poll requests carry the client's connect params, the JWT among them, in the
+    query string of every poll (phoenix's LongPoll repeats them), and daphne logs HTTP
+    URIs whole; its WebSocket entries already log the path only.
+    """
+    from daphne import cli
+    from daphne.access import AccessLogGenerator
+
+    class PathOnlyAccessLog(AccessLogGenerator):
+        def __call__(self, protocol, action, details):
+            path = details.get("path")
+            if isinstance(path, str):
+                details = {**details, "path": path.split("?", 1)[0]}
+            super().__call__(protocol, action, details)
+
+    cli.AccessLogGenerator = PathOnlyAccessLog
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expusher.settings")
     from daphne.cli import CommandLineInterface
 
     close_instead_of_dropping()
+    access_log_without_query_strings()
     CommandLineInterface().run(daphne_arguments(sys.argv[1:]))
 
 

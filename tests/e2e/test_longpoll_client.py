@@ -118,6 +118,10 @@ def test_pushes_cross_between_long_poll_and_websocket_clients(
     for client in (poller, socket):
         assert client.expect("message", topic="room:2", event="from_poll")["payload"] == {"n": 1}
         assert client.expect("message", topic="room:2", event="from_socket")["payload"] == {"n": 2}
+    # The JWT rode in the query string of every poll; daphne's access log shows the path.
+    log = lp_server.log_text()
+    assert '"GET /socket/longpoll"' in log
+    assert jwt.split(".")[1] not in log and jwt.split(".")[2] not in log
 
 
 def test_presence_over_long_poll_with_phoenix_presence_class(

@@ -398,12 +398,40 @@ async def test_a_session_closed_by_the_server_answers_410(lp, alice_app, jwt_for
 
     await get_hub().send_control(alice_app.id, "disconnect_user", {"user_id": "u-1"})
 
+    assert (await polled_until_gone(poller)) == {"status": 410}
+    assert len(local_sessions()) == 1  # lp, whose user was not disconnected
+
+
+async def polled_until_gone(poller):
     for _ in range(POLLS):
         body = await poller.get()
         if body["status"] == 410:
-            break
-    assert body == {"status": 410}
-    assert len(local_sessions()) == 1  # lp, whose user was not disconnected
+            return body
+    raise AssertionError(f"the session outlived {POLLS} polls")
+
+
+async def test_a_session_ends_when_its_jwt_expires(alice_app, jwt_for):
+    jwt = jwt_for(ttl=1)
+    poller = LongPoller(alice_app.app_key, jwt=jwt)
+    await poller.open()
+
+    assert (await polled_until_gone(poller)) == {"status": 410}
+    # The client reconnects, and is refused for good.
+    assert (await LongPoller(alice_app.app_key, jwt=jwt).get()) == {"status": 403}
+
+
+async def test_a_session_ends_when_its_secret_token_is_revoked(
+    settings, alice_app, alice_token_and_secret, jwt_for
+):
+    # The revocation watchdog runs outside the request that opened the session, and
+    # reads the database long after that request has finished.
+    settings.EXPUSHER_REVOCATION_CACHE_SECONDS = 1
+    poller = LongPoller(alice_app.app_key, jwt=jwt_for())
+    await poller.open()
+
+    await sync_to_async(services.secret_token_revoke)(token=alice_token_and_secret[0])
+
+    assert (await polled_until_gone(poller)) == {"status": 410}
 
 
 async def test_sessions_count_against_the_connection_quota(layer, lp, connect, alice_app, jwt_for):
