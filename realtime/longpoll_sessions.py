@@ -81,7 +81,7 @@ class LongPollSession:
         self.token = signing.dumps(self.id, salt=TOKEN_SALT)
         self.app = identity.app
         self.phoenix = PhoenixSession(identity, serializer, self._write, self._close)
-        self.buffer: deque[str] = deque()
+        self.buffer: deque[str] = deque()  # encoded text frames, oldest first
         self.ended = False
         self.binary_dropped = 0
         self._waiter: asyncio.Future | None = None
@@ -96,8 +96,12 @@ class LongPollSession:
 
     async def _start(self) -> None:
         await self.phoenix.admit()
+        try:
+            await self.phoenix.start()
+        except BaseException:
+            await self.phoenix.stop()  # gives the quota slot back
+            raise
         local_sessions()[self.id] = self
-        await self.phoenix.start()
         self._arm()
 
     async def poll(self, window: float) -> list[str] | None:
