@@ -149,10 +149,12 @@ def server(live_env, tenant) -> Iterator[live.LiveServer]:
 class PhoenixNode:
     """One Node process driving the official phoenix client; see js/phoenix_client.js."""
 
+    script = "phoenix_client.js"
+
     def __init__(self, config: dict):
         self.config = config
         self.process = subprocess.Popen(
-            [NODE, str(JS / "phoenix_client.js"), json.dumps(config)],
+            [NODE, str(JS / self.script), json.dumps(config)],
             cwd=live.ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -7,16 +7,13 @@ server that forwards plain HTTP but blocks WebSocket upgrades, as some corporate
 do, and let phoenix's own `longPollFallbackMs` logic switch transports.
 """
 
-import json
-import queue
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.e2e.conftest import JS, NODE, PhoenixNode, Tenant, session_jwt, trigger, wait_until
+from tests.e2e.conftest import PhoenixNode, Tenant, session_jwt, trigger, wait_until
 from tests.support import live
 
 pytestmark = pytest.mark.e2e
@@ -48,20 +45,7 @@ def lp_server(lp_env, lp_tenant) -> Iterator[live.LiveServer]:
 class LongPollNode(PhoenixNode):
     """A Node process driving phoenix's LongPoll transport; see js/longpoll_client.js."""
 
-    def __init__(self, config: dict):  # PhoenixNode's, with the long-poll script
-        self.config = config
-        self.process = subprocess.Popen(
-            [NODE, str(JS / "longpoll_client.js"), json.dumps(config)],
-            cwd=live.ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        self.seen, self._unclaimed = [], []
-        self._incoming = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+    script = "longpoll_client.js"
 
 
 @pytest.fixture
