@@ -100,6 +100,7 @@ class Bench:
     phase: Phase | None = None
     sockets: list = field(default_factory=list)
     readers: list = field(default_factory=list)
+    helper_pids: list[int] = field(default_factory=list)  # redis-server, counted apart
     stray: int = 0  # frames of no running phase
     dropped: int = 0  # subscriber connections closed by the server
 
@@ -202,7 +203,7 @@ async def run_phase(bench, server, creds, args, name, events, rate, deadline) ->
     # collection over 1,000 connections takes ~0.1 s); a phase is short and bounded.
     gc.collect()
     gc.disable()
-    cpu = probes.CpuWindow(server.process.pid).start()
+    cpu = probes.CpuWindow(server.process.pid, bench.helper_pids).start()
     try:
         async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
             await trigger(phase, server.port, auth, path, args, rate)
@@ -212,10 +213,11 @@ async def run_phase(bench, server, creds, args, name, events, rate, deadline) ->
         phase.timed_out = True
     finally:
         gc.enable()
-    return phase_result(phase, *cpu.stop())
+    return phase_result(phase, cpu.stop())
 
 
-def phase_result(phase: Phase, wall: float, client_cpu: float, server_cpu: float, other: float):
+def phase_result(phase: Phase, cpu: dict[str, float]) -> dict:
+    wall = cpu["wall"]
     latencies = sorted(phase.latencies)
     delivery_span = max(phase.last_receive - phase.first_send, 1e-9)
     trigger_span = max(phase.last_send - phase.first_send, 1e-9)
@@ -239,10 +241,11 @@ def phase_result(phase: Phase, wall: float, client_cpu: float, server_cpu: float
         "reordered": phase.reordered,
         "timed_out": phase.timed_out,
         "wall_s": wall,
-        "client_cpu": client_cpu / wall,
-        "server_cpu": server_cpu / wall,
-        "other_cpu": other / wall,  # other processes, kernel threads: noise
-        "client_saturated": client_cpu / wall >= CLIENT_SATURATED,
+        "client_cpu": cpu["client"] / wall,
+        "server_cpu": cpu["server"] / wall,
+        "redis_cpu": cpu["helpers"] / wall,
+        "other_cpu": cpu["other"] / wall,  # other processes, kernel threads: noise
+        "client_saturated": cpu["client"] / wall >= CLIENT_SATURATED,
     }
 
 
@@ -265,7 +268,7 @@ async def warm_up(bench: Bench, server, creds, url, args) -> None:
 
 
 async def scenario(server_env, creds, subscribers: int, args, layer: str) -> dict:
-    bench = Bench()
+    bench = Bench(helper_pids=probes.pids_named("redis-server") if layer == "redis" else [])
     result = {"layer": layer, "subscribers": subscribers, "phases": []}
     with live.LiveServer(server_env) as server:
         pid = server.process.pid
@@ -291,6 +294,10 @@ async def scenario(server_env, creds, subscribers: int, args, layer: str) -> dic
                 ("paced", args.paced_events, args.rate),
                 ("burst", args.events, 0.0),
             ):
+                if args.wait_idle:  # time spent waiting does not count against the deadline
+                    waited = time.monotonic()
+                    await probes.wait_until_idle(args.wait_idle)
+                    deadline += time.monotonic() - waited
                 profiler = start_profiler(args, pid, layer, subscribers, name)
                 outcome = await run_phase(bench, server, creds, args, name, events, rate, deadline)
                 stop_profiler(profiler)
@@ -376,7 +383,7 @@ def parse_args(argv=None):
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="before each scenario, wait up to SECONDS for the machine to be idle",
+        help="before each scenario and phase, wait up to SECONDS for an idle machine",
     )
     parser.add_argument("--profile", metavar="DIR", help="py-spy the server during bursts")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")

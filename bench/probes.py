@@ -44,6 +44,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def pids_named(command: str) -> list[int]:
+    """Processes whose /proc/<pid>/comm is `command` (e.g. the local redis-server)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and open(f"/proc/{entry}/comm").read().strip() == command:
+                pids.append(int(entry))
+        except OSError:
+            pass  # gone meanwhile
+    return pids
+
+
+def _cpu_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            pass
+    return total
+
+
 def machine_busy_seconds() -> float:
     """CPU time all cores spent not idle since boot, in seconds (from /proc/stat)."""
     with open("/proc/stat") as stat:
@@ -69,27 +91,33 @@ async def wait_until_idle(max_seconds: float, threshold: float = 0.25) -> float:
 
 @dataclass
 class CpuWindow:
-    """Wall time, and CPU time of the client, the server and the rest of the machine."""
+    """Wall time, and CPU time of the client, the server, helpers (Redis) and the rest."""
 
     server_pid: int
+    helper_pids: list[int]
     wall0: float = 0.0
     client0: float = 0.0
     server0: float = 0.0
+    helpers0: float = 0.0
     machine0: float = 0.0
 
     def start(self) -> CpuWindow:
         self.wall0 = time.monotonic()
         self.client0 = time.process_time()
         self.server0 = cpu_seconds(self.server_pid)
+        self.helpers0 = _cpu_of(self.helper_pids)
         self.machine0 = machine_busy_seconds()
         return self
 
-    def stop(self) -> tuple[float, float, float, float]:
-        """(wall, client CPU, server CPU, CPU of everything else) in seconds since start()."""
-        client = time.process_time() - self.client0
-        server = cpu_seconds(self.server_pid) - self.server0
-        machine = machine_busy_seconds() - self.machine0
-        return time.monotonic() - self.wall0, client, server, max(0.0, machine - client - server)
+    def stop(self) -> dict[str, float]:
+        """Seconds since start(): wall, and CPU of client, server, helpers and the rest."""
+        cpu = {
+            "client": time.process_time() - self.client0,
+            "server": cpu_seconds(self.server_pid) - self.server0,
+            "helpers": _cpu_of(self.helper_pids) - self.helpers0,
+        }
+        rest = machine_busy_seconds() - self.machine0 - sum(cpu.values())
+        return {"wall": time.monotonic() - self.wall0, **cpu, "other": max(0.0, rest)}
 
 
 class HttpClient:

@@ -21,6 +21,7 @@ COLUMNS = (
     ("reord", 5, "{reordered}"),
     ("client CPU", 10, "{client_cpu:.0%}{flag}"),
     ("server CPU", 10, "{server_cpu:.0%}"),
+    ("redis CPU", 9, "{redis_cpu:.0%}"),
     ("other CPU", 9, "{other_cpu:.0%}"),
 )
 
