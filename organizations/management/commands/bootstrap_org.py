@@ -12,7 +12,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from organizations import services
+from organizations import bootstrap
 
 
 def validation_message(error: ValidationError) -> str:
@@ -38,7 +38,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            result = services.organization_bootstrap(
+            result = bootstrap.organization_bootstrap(
                 name=options["name"],
                 email=options["email"],
                 password=options["password"],
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(self._summary(result, data))
 
-    def _summary(self, result: services.OrganizationBootstrap, data: dict) -> str:
+    def _summary(self, result: bootstrap.OrganizationBootstrap, data: dict) -> str:
         user = "created" if result.user_created else "existing"
         org = "created" if result.organization_created else "existing"
         lines = [

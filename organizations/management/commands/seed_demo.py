@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from organizations import services
+from organizations import bootstrap
 from organizations.management.commands.bootstrap_org import validation_message
 
 DEMO_EMAIL = "demo@example.org"
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         chosen = options["password"]
         generated = secrets.token_urlsafe(12)
         try:
-            result = services.organization_bootstrap(
+            result = bootstrap.organization_bootstrap(
                 name=DEMO_ORGANIZATION,
                 email=DEMO_EMAIL,
                 # The generated password is used only if the user is new: an existing
