@@ -126,7 +126,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "expusher.cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": EXPUSHER_REDIS_PREFIX,
         }
