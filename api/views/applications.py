@@ -6,16 +6,13 @@ The app secret (Pusher HMAC key) is returned once, by the create call, and never
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from api.authentication import SecretTokenAuthentication
 from api.exceptions import ApiError
 from api.fields import TopicPatternField
 from api.openapi import APP, ORG, errors
-from api.permissions import IsManagementCaller, IsOrganizationAdminOrReadOnly
-from api.scoping import application_for_caller, organization_for_caller
+from api.scoping import application_for_caller
+from api.views.management import ManagementApi
 from organizations.selectors import applications_for_organization
 from organizations.services import application_archive, application_create, application_update
 from organizations.validators import origin_normalize
@@ -83,16 +80,8 @@ class ApplicationSerializer(serializers.Serializer):
     webhook_url = serializers.CharField()
 
 
-class ApplicationApi(APIView):
-    """Base of the application views: who may call them and how."""
-
-    authentication_classes = [SecretTokenAuthentication, SessionAuthentication]
-    permission_classes = [IsManagementCaller, IsOrganizationAdminOrReadOnly]
-
-    def get_organization(self, request, org: str):
-        organization = organization_for_caller(request, org)
-        self.check_object_permissions(request, organization)
-        return organization
+class ApplicationApi(ManagementApi):
+    """Base of the application views."""
 
     def get_application(self, request, org: str, app: str):
         # Archived applications stay visible (and archiving is idempotent); changing one is not.

@@ -2,14 +2,12 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from api.authentication import SecretTokenAuthentication
 from api.openapi import ORG, errors
-from api.permissions import IsDashboardUser, IsManagementCaller, IsOrganizationAdminOrReadOnly
-from api.scoping import caller_organizations, organization_for_caller
+from api.permissions import IsDashboardUser, IsManagementCaller
+from api.scoping import caller_organizations
+from api.views.management import ManagementApi
 from organizations.services import organization_archive, organization_create, organization_update
 
 TAGS = ["organizations"]
@@ -23,19 +21,7 @@ class OrganizationSerializer(serializers.Serializer):
     archived = serializers.BooleanField()
 
 
-class OrganizationApi(APIView):
-    """Base of the organization views: who may call them and how."""
-
-    authentication_classes = [SecretTokenAuthentication, SessionAuthentication]
-    permission_classes = [IsManagementCaller, IsOrganizationAdminOrReadOnly]
-
-    def get_organization(self, request, org: str):
-        organization = organization_for_caller(request, org)
-        self.check_object_permissions(request, organization)
-        return organization
-
-
-class OrganizationListApi(OrganizationApi):
+class OrganizationListApi(ManagementApi):
     """The organizations the caller may see: a secret token's own, or a user's memberships."""
 
     OutputSerializer = OrganizationSerializer
@@ -46,7 +32,7 @@ class OrganizationListApi(OrganizationApi):
         return Response(self.OutputSerializer(organizations, many=True).data)
 
 
-class OrganizationCreateApi(OrganizationApi):
+class OrganizationCreateApi(ManagementApi):
     """Create an organization with the signed-in user as its admin (dashboard sessions only)."""
 
     permission_classes = [IsManagementCaller, IsDashboardUser]
@@ -68,7 +54,7 @@ class OrganizationCreateApi(OrganizationApi):
         return Response(self.OutputSerializer(organization).data, status=status.HTTP_201_CREATED)
 
 
-class OrganizationGetApi(OrganizationApi):
+class OrganizationGetApi(ManagementApi):
     """One organization, by slug or id."""
 
     OutputSerializer = OrganizationSerializer
@@ -81,7 +67,7 @@ class OrganizationGetApi(OrganizationApi):
         return Response(self.OutputSerializer(organization).data)
 
 
-class OrganizationUpdateApi(OrganizationApi):
+class OrganizationUpdateApi(ManagementApi):
     """Rename an organization. Its slug, used in URLs, does not change."""
 
     class InputSerializer(serializers.Serializer):
@@ -104,7 +90,7 @@ class OrganizationUpdateApi(OrganizationApi):
         return Response(self.OutputSerializer(organization).data)
 
 
-class OrganizationArchiveApi(OrganizationApi):
+class OrganizationArchiveApi(ManagementApi):
     """Archive an organization: its secret tokens, JWTs and applications stop working.
 
     Nothing is deleted; the organization disappears from the API and the dashboard.

@@ -6,14 +6,11 @@ else. Revoking is final, and JWTs issued from the token stop working within seco
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from api.authentication import SecretTokenAuthentication
 from api.openapi import ORG, TOKEN, errors
-from api.permissions import IsManagementCaller, IsOrganizationAdminOrReadOnly
-from api.scoping import caller_is_dashboard_user, organization_for_caller, secret_token_for_caller
+from api.scoping import caller_is_dashboard_user, secret_token_for_caller
+from api.views.management import ManagementApi
 from organizations.selectors import secret_tokens_for_organization
 from organizations.services import secret_token_create, secret_token_revoke
 
@@ -30,16 +27,8 @@ class SecretTokenSerializer(serializers.Serializer):
     revoked = serializers.DateTimeField(allow_null=True)
 
 
-class SecretTokenApi(APIView):
-    """Base of the secret token views: who may call them and how."""
-
-    authentication_classes = [SecretTokenAuthentication, SessionAuthentication]
-    permission_classes = [IsManagementCaller, IsOrganizationAdminOrReadOnly]
-
-    def get_organization(self, request, org: str):
-        organization = organization_for_caller(request, org)
-        self.check_object_permissions(request, organization)
-        return organization
+class SecretTokenApi(ManagementApi):
+    """Base of the secret token views."""
 
     def get_token(self, request, org: str, token: str):
         secret_token = secret_token_for_caller(request, org, token)
