@@ -6,6 +6,7 @@ realtime.identity, validation in realtime.events, fan-out in realtime.hub.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -94,6 +95,9 @@ class PhoenixSession:
             )
         except Exception as e:
             logger.warning("cannot count a connection of app %s: %r", app.app_key, e)
+            if self.admitted:  # counted, but refused: give the slot back if we still can
+                with contextlib.suppress(Exception):
+                    await self.stop()
             raise errors.Unavailable() from None
         if over:
             await self.stop()
