@@ -12,8 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from realtime import errors
-from realtime.identity import aidentify, token_from_subprotocols
-from realtime.protocol import serializer_for
+from realtime.identity import aidentify_connection, token_from_subprotocols
 from realtime.session import PhoenixSession
 
 logger = logging.getLogger(__name__)
@@ -41,16 +40,10 @@ class PhoenixSocketConsumer(AsyncWebsocketConsumer):
         params = _params(self.scope)
         subprotocols = self.scope.get("subprotocols") or []
         try:
-            serializer = serializer_for(params.get("vsn"))
-            if serializer is None:
-                raise errors.UnsupportedVersion(f"vsn {params.get('vsn')!r}")
-            jwt = params.get("jwt") or params.get("guardian_token")
-            jwt = jwt or token_from_subprotocols(subprotocols)
-            identity = await aidentify(
-                params.get("app_key"),
-                jwt,
+            identity, serializer = await aidentify_connection(
+                params,
                 _header(self.scope, b"origin"),
-                params.get("unique_identifier"),
+                lambda: token_from_subprotocols(subprotocols),
             )
             session = PhoenixSession(identity, serializer, self._write, self._close)
             await session.admit()

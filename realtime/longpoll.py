@@ -43,9 +43,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from realtime import errors
 from realtime.applications import AppSnapshot, app_snapshot
-from realtime.identity import aidentify, origin_allowed
+from realtime.identity import aidentify_connection, origin_allowed
 from realtime.longpoll_sessions import LongPollSession, session_for_token, window_seconds
-from realtime.protocol import serializer_for
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +80,11 @@ async def longpoll(request: HttpRequest) -> HttpResponse:
 async def _open(request: HttpRequest) -> HttpResponse:
     params = request.GET
     app_key = params.get("app_key")
-    jwt = params.get("jwt") or params.get("guardian_token")
-    jwt = jwt or request.headers.get("X-Phoenix-AuthToken")
     try:
-        serializer = serializer_for(params.get("vsn"))
-        if serializer is None:
-            raise errors.UnsupportedVersion(f"vsn {params.get('vsn')!r}")
-        identity = await aidentify(
-            app_key, jwt, request.headers.get("Origin"), params.get("unique_identifier")
+        identity, serializer = await aidentify_connection(
+            params,
+            request.headers.get("Origin"),
+            lambda: request.headers.get("X-Phoenix-AuthToken"),
         )
         session = LongPollSession(identity, serializer)
         await session.start()
