@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from realtime.errors import InvalidEvent, InvalidTopic, PayloadTooLarge
-from realtime.protocol import encode_payload
+from realtime.phoenix.protocol import encode_payload
 from realtime.topics import event_is_valid, topic_is_valid
 
 

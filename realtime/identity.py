@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from organizations.selectors import secret_token_is_active
 from realtime import errors, tokens
 from realtime.applications import AppSnapshot, app_snapshot
-from realtime.protocol import Serializer, serializer_for
+from realtime.phoenix.protocol import Serializer, serializer_for
 from realtime.topics import topic_allowed
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 from channels.routing import URLRouter
 from django.urls import path
 
-from realtime.consumers import PhoenixSocketConsumer
+from realtime.phoenix.consumers import PhoenixSocketConsumer
 
 websocket_urlpatterns = [
     path("socket/websocket", PhoenixSocketConsumer.as_asgi()),

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from realtime import longpoll, views
+from realtime import views
+from realtime.phoenix import longpoll
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

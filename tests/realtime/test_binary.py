@@ -3,7 +3,7 @@
 import pytest
 
 from realtime.errors import MalformedFrame
-from realtime.protocol import V1Serializer, V2Serializer
+from realtime.phoenix.protocol import V1Serializer, V2Serializer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

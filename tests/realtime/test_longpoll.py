@@ -17,9 +17,9 @@ from django.core.cache import cache
 from django.test import AsyncClient
 
 from organizations import services
-from realtime import longpoll_sessions
 from realtime.hub import get_hub
-from realtime.longpoll_sessions import TOKEN_SALT, local_sessions
+from realtime.phoenix import longpoll_sessions
+from realtime.phoenix.longpoll_sessions import TOKEN_SALT, local_sessions
 from realtime.topics import group_name
 
 pytestmark = pytest.mark.django_db(transaction=True)

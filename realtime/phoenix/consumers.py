@@ -13,7 +13,7 @@ from django.conf import settings
 
 from realtime import errors
 from realtime.identity import aidentify_connection, token_from_subprotocols
-from realtime.session import PhoenixSession
+from realtime.phoenix.session import PhoenixSession
 
 logger = logging.getLogger(__name__)
 

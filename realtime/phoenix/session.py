@@ -15,18 +15,19 @@ from typing import Any
 
 from django.conf import settings
 
-from realtime import errors, protocol
+from realtime import errors
 from realtime.events import event_encode
 from realtime.hub import get_hub
 from realtime.identity import Identity
-from realtime.presence import get_presence
-from realtime.presence_channel import (
+from realtime.phoenix import protocol
+from realtime.phoenix.presence import (
     announce_leave,
     presence_check_capacity,
     presence_track,
     presence_untrack,
 )
-from realtime.protocol import Message
+from realtime.phoenix.protocol import Message
+from realtime.presence import get_presence
 from realtime.topics import is_presence_topic, topic_is_valid
 from realtime.watchdog import watch
 

@@ -20,7 +20,7 @@ status is always 200; the status the client acts on is in the JSON body:
   frame of that body is handled; the session lives on (the phoenix client, which never
   sends such a body, reconnects on any non-200).
 
-Sessions live in the process that created them (realtime.longpoll_sessions). Behind
+Sessions live in the process that created them (realtime.phoenix.longpoll_sessions). Behind
 several server processes without sticky routing, a poll that reaches another process
 gets 410, and the phoenix client reconnects (a new session wherever that lands) and
 rejoins: it works, but churns. With more than one process, route /socket/longpoll
@@ -44,7 +44,7 @@ from django.views.decorators.csrf import csrf_exempt
 from realtime import errors
 from realtime.applications import AppSnapshot, app_snapshot
 from realtime.identity import aidentify_connection, origin_allowed
-from realtime.longpoll_sessions import LongPollSession, session_for_token, window_seconds
+from realtime.phoenix.longpoll_sessions import LongPollSession, session_for_token, window_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from realtime import errors
 from realtime.hub import get_hub
+from realtime.phoenix.protocol import PRESENCE_DIFF, encode_payload
 from realtime.presence import get_presence
-from realtime.protocol import PRESENCE_DIFF, encode_payload
 
 SendState = Callable[[dict], Awaitable[None]]
 

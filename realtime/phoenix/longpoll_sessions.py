@@ -24,12 +24,12 @@ from django.conf import settings
 from django.core import signing
 
 from realtime.identity import Identity
-from realtime.protocol import Serializer
-from realtime.session import PhoenixSession
+from realtime.phoenix.protocol import Serializer
+from realtime.phoenix.session import PhoenixSession
 
 logger = logging.getLogger(__name__)
 
-TOKEN_SALT = "expusher.realtime.longpoll"
+TOKEN_SALT = "expusher.realtime.phoenix.longpoll"
 # A poller that falls this far behind is not coming back soon enough: phoenix's server
 # has no bound at all; we would rather drop the session than the process's memory.
 MAX_BUFFERED_FRAMES = 1000
