@@ -6,6 +6,10 @@ last one leaves, it discards it. A broadcast is therefore one group message, rec
 once by each process that has subscribers, and written to the local sockets of that topic
 with the frame encoded once per wire format, never once per subscriber.
 
+Messages are protocol-neutral (realtime.messages): an event or a presence change, with an
+optional connection to skip. Each subscriber renders them through `frame_for`, and the hub
+asks once per wire format.
+
 Cross-process control messages (close a user's sockets, for instance) travel the same way
 on an application-wide control group.
 """
@@ -18,6 +22,7 @@ from typing import Any, Protocol
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from realtime.messages import Event, HubMessage, message_from_wire, message_to_wire
 from realtime.topics import group_name
 
 logger = logging.getLogger(__name__)
@@ -32,12 +37,11 @@ GROUP_REFRESH_SECONDS = 3600
 class Subscriber(Protocol):
     """A local socket, as the hub sees it."""
 
+    id: str  # the connection id that messages may exclude
     wire_format: str  # sockets with equal wire_format get the very same frame string
-    user_id: str | None
-    token_id: int | None
 
-    def frame_for(self, topic: str, event: str, payload: str | bytes) -> str | bytes | None:
-        """The frame for this socket's wire format; None if it cannot carry the payload."""
+    def frame_for(self, message: HubMessage) -> str | bytes | None:
+        """The frame for this socket's wire format; None if the format has none for it."""
 
     async def write(self, frame: str | bytes) -> None: ...
 
@@ -94,21 +98,16 @@ class Hub:
     async def detach(self, sub: Subscriber, app_id: int) -> None:
         await self._discard(self.controls, _control_group(app_id), sub)
 
-    async def broadcast(self, app_id: int, topic: str, event: str, payload: str | bytes) -> None:
-        """Send an event to every subscriber of the topic, in every process.
+    async def publish(self, app_id: int, message: HubMessage) -> None:
+        """Send a message to every subscriber of its topic, in every process."""
+        group = group_name(app_id, message.topic)
+        await self.layer.group_send(
+            group, {"type": BROADCAST, "group": group, "message": message_to_wire(message)}
+        )
 
-        The payload arrives encoded (realtime.events validated and encoded it once): a
-        JSON string, or bytes for a binary payload.
-        """
-        group = group_name(app_id, topic)
-        message = {
-            "type": BROADCAST,
-            "group": group,
-            "topic": topic,
-            "event": event,
-            "payload": payload,
-        }
-        await self.layer.group_send(group, message)
+    async def broadcast(self, app_id: int, topic: str, event: str, payload: str | bytes) -> None:
+        """Publish an event whose payload realtime.events validated and encoded once."""
+        await self.publish(app_id, Event(topic, event, payload))
 
     async def send_control(self, app_id: int, action: str, data: dict[str, Any]) -> None:
         group = _control_group(app_id)
@@ -132,15 +131,17 @@ class Hub:
                 logger.exception("hub: failed to handle a channel-layer message")
                 await asyncio.sleep(0.05)
 
-    async def _deliver(self, message: dict) -> None:
-        subscribers = self.topics.get(message["group"])
+    async def _deliver(self, data: dict) -> None:
+        subscribers = self.topics.get(data["group"])
         if not subscribers:
             return
-        topic, event, payload = message["topic"], message["event"], message["payload"]
+        message = message_from_wire(data["message"])
         frames: dict[str, str | bytes | None] = {}
         for sub in list(subscribers):
+            if sub.id == message.exclude:
+                continue
             if sub.wire_format not in frames:
-                frames[sub.wire_format] = sub.frame_for(topic, event, payload)
+                frames[sub.wire_format] = sub.frame_for(message)
             frame = frames[sub.wire_format]
             if frame is None:
                 continue
@@ -176,6 +177,10 @@ def get_hub() -> Hub:
 
 async def broadcast(app_id: int, topic: str, event: str, payload: str | bytes) -> None:
     await get_hub().broadcast(app_id, topic, event, payload)
+
+
+async def publish(app_id: int, message: HubMessage) -> None:
+    await get_hub().publish(app_id, message)
 
 
 async def send_control(app_id: int, action: str, data: dict[str, Any]) -> None:

@@ -7,7 +7,6 @@ is copied into an Identity, so the per-message path never reads the database.
 import base64
 import binascii
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +16,6 @@ from channels.db import database_sync_to_async
 from organizations.selectors import secret_token_is_active
 from realtime import errors, tokens
 from realtime.applications import AppSnapshot, app_snapshot
-from realtime.phoenix.protocol import Serializer, serializer_for
 from realtime.topics import topic_allowed
 
 logger = logging.getLogger(__name__)
@@ -114,21 +112,3 @@ def identify(app_key: str | None, jwt: str | None, origin: str | None, unique_id
 
 
 aidentify = database_sync_to_async(identify)
-
-
-async def aidentify_connection(
-    params: Mapping[str, str],
-    origin: str | None,
-    transport_token: Callable[[], str | None] = lambda: None,
-) -> tuple[Identity, Serializer]:
-    """Read the connect parameters as every transport does; return identity and serializer.
-
-    `vsn` picks the serializer; the JWT is `jwt`, its alias `guardian_token`, or else the
-    transport's own carrier of phoenix's authToken (a subprotocol, a header), asked last.
-    """
-    serializer = serializer_for(params.get("vsn"))
-    if serializer is None:
-        raise errors.UnsupportedVersion(f"vsn {params.get('vsn')!r}")
-    jwt = params.get("jwt") or params.get("guardian_token") or transport_token()
-    identity = await aidentify(params.get("app_key"), jwt, origin, params.get("unique_identifier"))
-    return identity, serializer

@@ -7,11 +7,19 @@ liveness key every EXPUSHER_PRESENCE_TTL_SECONDS / 6; when a node dies without c
 (kill -9), any surviving node removes its entries once its liveness key has expired and
 announces each removal exactly once (the removal is an atomic HDEL: only the node whose
 HDEL succeeded announces it).
+
+Besides the metas, each topic counts connections per user, atomically with them, so
+`track` can say whether a connection is its user's first on the topic and `untrack`
+whether it was the last: Pusher announces members (once per user id), Phoenix
+connections, and both read the same truth.
+
+Cache topics (Pusher's `cache-` channels) keep their last event here too.
 """
 
 import asyncio
 import json
 import logging
+import time
 import uuid
 import weakref
 from collections import defaultdict
@@ -24,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 NODE_ID = uuid.uuid4().hex[:16]  # this process
 Members = dict[str, dict[str, list[dict[str, Any]]]]  # user_id -> {"metas": [...]}
-OnReaped = Callable[[int, str, str, dict], Awaitable[None]]
+Left = tuple[str, dict, bool]  # (user_id, meta, True if it was the user's last connection)
+OnReaped = Callable[[int, str, str, dict, bool], Awaitable[None]]
 
 
 def _group(entries: list[tuple[str, dict]]) -> Members:
@@ -42,16 +51,25 @@ class MemoryPresenceStore:
         self.entries: dict[tuple[int, str], dict[str, tuple[str, dict]]] = defaultdict(dict)
         self.subscriptions: dict[tuple[int, str], int] = defaultdict(int)
         self.connections: dict[int, int] = defaultdict(int)
+        self.cached: dict[tuple[int, str], tuple[float, dict]] = {}
 
     async def track(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
-        self.entries[app_id, topic][conn_id] = (user_id, meta)
+        """Add a connection's meta; True if it is the user's first connection on the topic."""
+        entries = self.entries[app_id, topic]
+        first = all(user != user_id for user, _ in entries.values())
+        entries[conn_id] = (user_id, meta)
+        return first
 
-    async def untrack(self, app_id: int, topic: str, conn_id: str) -> tuple[str, dict] | None:
+    async def untrack(self, app_id: int, topic: str, conn_id: str) -> Left | None:
         entries = self.entries.get((app_id, topic))
         found = entries.pop(conn_id, None) if entries is not None else None
         if entries is not None and not entries:
             del self.entries[app_id, topic]
-        return found
+        if found is None:
+            return None
+        user_id, meta = found
+        last = all(user != user_id for user, _ in (entries or {}).values())
+        return user_id, meta, last
 
     async def members(self, app_id: int, topic: str) -> Members:
         return _group(list(self.entries.get((app_id, topic), {}).values()))
@@ -71,8 +89,34 @@ class MemoryPresenceStore:
     async def connection_count(self, app_id: int) -> int:
         return self.connections[app_id]
 
+    async def cache_set(self, app_id: int, topic: str, event: dict, ttl: int) -> None:
+        self.cached[app_id, topic] = (time.monotonic() + ttl, event)
+
+    async def cache_get(self, app_id: int, topic: str) -> dict | None:
+        expires, event = self.cached.get((app_id, topic), (0.0, None))
+        return event if expires > time.monotonic() else None
+
     async def start(self, on_reaped: OnReaped) -> None:
         """Nothing to announce or reap in a single process."""
+
+
+# Track and untrack change the metas, the per-user connection count and the node's own
+# list in one step, so that two processes racing on one user agree on first and last.
+_TRACK = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[4])
+return redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+"""
+_UNTRACK = """
+redis.call('SREM', KEYS[3], ARGV[2])
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if not value then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local user = cjson.decode(value)['u']
+local left = redis.call('HINCRBY', KEYS[2], user, -1)
+if left <= 0 then redis.call('HDEL', KEYS[2], user) end
+return {value, left}
+"""
 
 
 class RedisPresenceStore:
@@ -85,6 +129,8 @@ class RedisPresenceStore:
         self.ttl = ttl
         self._task: asyncio.Task | None = None
         self._alive = False
+        self._track = self.redis.register_script(_TRACK)
+        self._untrack = self.redis.register_script(_UNTRACK)
 
     # Keys
     def _topic(self, app_id: int, topic: str) -> str:
@@ -99,27 +145,39 @@ class RedisPresenceStore:
     def _node_connections(self, node: str) -> str:
         return f"{self.p}:c:{node}"
 
+    def _users(self, app_id: int, topic: str) -> str:
+        return f"{self.p}:u:{app_id}:{topic}"
+
+    def _cache(self, app_id: int, topic: str) -> str:
+        return f"{self.p}:cache:{app_id}:{topic}"
+
     async def track(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
+        """Add a connection's meta; True if it is the user's first connection on the topic."""
         value = json.dumps({"u": user_id, "m": meta})
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._topic(app_id, topic), conn_id, value)
-            pipe.sadd(self._node_entries(self.node), _entry(app_id, topic, conn_id))
-            await pipe.execute()
+        keys = [
+            self._topic(app_id, topic),
+            self._users(app_id, topic),
+            self._node_entries(self.node),
+        ]
+        count = await self._track(
+            keys=keys, args=[conn_id, value, user_id, _entry(app_id, topic, conn_id)]
+        )
+        return int(count) == 1
 
     async def untrack(
         self, app_id: int, topic: str, conn_id: str, node: str | None = None
-    ) -> tuple[str, dict] | None:
+    ) -> Left | None:
         """Remove an entry; return it only if this call removed it (atomic get-and-delete)."""
-        key = self._topic(app_id, topic)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hget(key, conn_id)
-            pipe.hdel(key, conn_id)
-            pipe.srem(self._node_entries(node or self.node), _entry(app_id, topic, conn_id))
-            value, deleted, _ = await pipe.execute()
-        if not deleted or value is None:
+        keys = [
+            self._topic(app_id, topic),
+            self._users(app_id, topic),
+            self._node_entries(node or self.node),
+        ]
+        found = await self._untrack(keys=keys, args=[conn_id, _entry(app_id, topic, conn_id)])
+        if not found:
             return None
-        data = json.loads(value)
-        return data["u"], data["m"]
+        data = json.loads(found[0])
+        return data["u"], data["m"], int(found[1]) <= 0
 
     async def members(self, app_id: int, topic: str) -> Members:
         values = await self.redis.hvals(self._topic(app_id, topic))
@@ -139,6 +197,13 @@ class RedisPresenceStore:
                 if field.startswith(prefix) and int(n) > 0:
                     counts[field[len(prefix) :]] += int(n)
         return dict(counts)
+
+    async def cache_set(self, app_id: int, topic: str, event: dict, ttl: int) -> None:
+        await self.redis.set(self._cache(app_id, topic), json.dumps(event), ex=ttl)
+
+    async def cache_get(self, app_id: int, topic: str) -> dict | None:
+        value = await self.redis.get(self._cache(app_id, topic))
+        return json.loads(value) if value is not None else None
 
     async def connected(self, app_id: int, delta: int) -> None:
         await self.redis.hincrby(self._node_connections(self.node), str(app_id), delta)

@@ -12,21 +12,41 @@ MAX_TOPIC_LENGTH = 200
 TOPIC_RE = re.compile(r"[A-Za-z0-9_\-=@,.;:]{1,200}")
 # A pattern is a topic, optionally followed by one "*", or "*" alone.
 PATTERN_RE = re.compile(r"[A-Za-z0-9_\-=@,.;:]{0,200}\*?")
+# Events use the topic alphabet plus "\\", which Laravel's event names hold
+# (App\\Events\\OrderShipped).
+EVENT_RE = re.compile(r"[A-Za-z0-9_\-=@,.;:\\]{1,200}")
 PRESENCE_PREFIXES = ("presence:", "presence-")
-RESERVED_EVENT_PREFIXES = ("phx_", "presence_")
+# Pusher's cache channels remember their last event (cache-, private-cache-, ...).
+CACHE_PREFIXES = ("cache-", "private-cache-", "private-encrypted-cache-", "presence-cache-")
+# The protocols' own events: a publisher may not impersonate them.
+RESERVED_EVENT_PREFIXES = ("phx_", "presence_", "pusher:", "pusher_internal:")
+# Pusher's per-user channel: only its signed-in user subscribes, anyone may publish.
+USER_TOPIC_PREFIX = "#server-to-user-"
 
 
 def event_is_valid(event: object) -> bool:
-    """Event names use the topic alphabet; `phx_*` and `presence_*` belong to the protocol."""
+    """Event names are 1-200 characters; the protocols' own prefixes are reserved."""
     return (
         isinstance(event, str)
-        and TOPIC_RE.fullmatch(event) is not None
+        and EVENT_RE.fullmatch(event) is not None
         and not event.startswith(RESERVED_EVENT_PREFIXES)
     )
 
 
 def topic_is_valid(topic: object) -> bool:
-    return isinstance(topic, str) and TOPIC_RE.fullmatch(topic) is not None
+    if not isinstance(topic, str):
+        return False
+    if topic.startswith(USER_TOPIC_PREFIX):
+        return TOPIC_RE.fullmatch(topic[len(USER_TOPIC_PREFIX) :]) is not None and len(topic) <= 200
+    return TOPIC_RE.fullmatch(topic) is not None
+
+
+def user_topic(user_id: str) -> str:
+    return USER_TOPIC_PREFIX + user_id
+
+
+def is_cache_topic(topic: str) -> bool:
+    return topic.startswith(CACHE_PREFIXES)
 
 
 def pattern_is_valid(pattern: object) -> bool:

@@ -1,7 +1,7 @@
 """WebSocket transport for the Phoenix Channels protocol at /socket/websocket.
 
 Transport only: authenticate once at connect (realtime.identity), then hand every text
-frame to a PhoenixSession. Refusing before `accept` makes the server answer the upgrade
+frame to a PhoenixHandler. Refusing before `accept` makes the server answer the upgrade
 with HTTP 403, as Phoenix does.
 """
 
@@ -12,8 +12,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from realtime import errors
-from realtime.identity import aidentify_connection, token_from_subprotocols
-from realtime.phoenix.session import PhoenixSession
+from realtime.identity import token_from_subprotocols
+from realtime.phoenix.connect import aidentify_connection
+from realtime.phoenix.handler import PhoenixHandler
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class PhoenixSocketConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     async def connect(self) -> None:
-        self.session = None
+        self.handler = None
         params = _params(self.scope)
         subprotocols = self.scope.get("subprotocols") or []
         try:
@@ -45,29 +46,29 @@ class PhoenixSocketConsumer(AsyncWebsocketConsumer):
                 _header(self.scope, b"origin"),
                 lambda: token_from_subprotocols(subprotocols),
             )
-            session = PhoenixSession(identity, serializer, self._write, self._close)
-            await session.admit()
+            handler = PhoenixHandler(identity, serializer, self._write, self._close)
+            await handler.admit()
         except errors.ProtocolError as e:
             # Logged without the token; the client only sees the 403.
             logger.info("refused socket for app %r: %s", params.get("app_key"), e.detail)
             await self.close()
             return
-        self.session = session
+        self.handler = handler
         await self.accept("phoenix" if "phoenix" in subprotocols else None)
-        await self.session.start()
+        await self.handler.start()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        if self.session is None:
+        if self.handler is None:
             return
         data = text_data if text_data is not None else bytes_data
         if len(data) > settings.EXPUSHER_MAX_MESSAGE_BYTES:
             await self._close(errors.MESSAGE_TOO_BIG)
             return
-        await self.session.receive(data)
+        await self.handler.receive(data)
 
     async def disconnect(self, code) -> None:
-        if self.session is not None:
-            await self.session.stop()
+        if self.handler is not None:
+            await self.handler.stop()
 
     async def dispatch(self, message) -> None:
         # Channels closes stale database connections before every message; our frames

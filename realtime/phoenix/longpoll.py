@@ -43,7 +43,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from realtime import errors
 from realtime.applications import AppSnapshot, app_snapshot
-from realtime.identity import aidentify_connection, origin_allowed
+from realtime.identity import origin_allowed
+from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.longpoll_sessions import LongPollSession, session_for_token, window_seconds
 
 logger = logging.getLogger(__name__)

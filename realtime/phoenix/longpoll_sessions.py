@@ -1,9 +1,9 @@
-"""Long-poll sessions: a PhoenixSession whose frames wait in a buffer for the next poll.
+"""Long-poll sessions: a PhoenixHandler whose frames wait in a buffer for the next poll.
 
 A session lives in the process (event loop) that created it, in a plain dict, and is named
 by a signed token (django.core.signing) that carries only its random id. It ends when
-its PhoenixSession closes it, when nobody polls for 1.5 x EXPUSHER_LONGPOLL_WINDOW_MS,
-or when more than MAX_BUFFERED_FRAMES frames wait unread; ending stops the PhoenixSession
+its PhoenixHandler closes it, when nobody polls for 1.5 x EXPUSHER_LONGPOLL_WINDOW_MS,
+or when more than MAX_BUFFERED_FRAMES frames wait unread; ending stops the PhoenixHandler
 (it leaves its topics, so presence leaves are announced) and forgets the id, so later
 polls get 410 and the phoenix client reconnects and rejoins.
 
@@ -24,12 +24,12 @@ from django.conf import settings
 from django.core import signing
 
 from realtime.identity import Identity
+from realtime.phoenix.handler import PhoenixHandler
 from realtime.phoenix.protocol import Serializer
-from realtime.phoenix.session import PhoenixSession
 
 logger = logging.getLogger(__name__)
 
-TOKEN_SALT = "expusher.realtime.phoenix.longpoll"
+TOKEN_SALT = "expusher.realtime.longpoll"
 # A poller that falls this far behind is not coming back soon enough: phoenix's server
 # has no bound at all; we would rather drop the session than the process's memory.
 MAX_BUFFERED_FRAMES = 1000
@@ -73,14 +73,14 @@ def session_for_token(token: str) -> "LongPollSession | None":
 
 
 class LongPollSession:
-    """One long-poll client: its PhoenixSession, the frames it has not fetched yet, and
+    """One long-poll client: its PhoenixHandler, the frames it has not fetched yet, and
     at most one waiting poll."""
 
     def __init__(self, identity: Identity, serializer: Serializer):
         self.id = secrets.token_urlsafe(18)
         self.token = signing.dumps(self.id, salt=TOKEN_SALT)
         self.app = identity.app
-        self.phoenix = PhoenixSession(identity, serializer, self._write, self._close)
+        self.phoenix = PhoenixHandler(identity, serializer, self._write, self._close)
         self.buffer: deque[str] = deque()  # encoded text frames, oldest first
         self.ended = False
         self.binary_dropped = 0
@@ -146,7 +146,7 @@ class LongPollSession:
         if self._finish(why):
             await asyncio.shield(_detached(self.phoenix.stop()))
 
-    # The PhoenixSession's transport callables.
+    # The PhoenixHandler's transport callables.
 
     async def _write(self, frame: str | bytes) -> None:
         if self.ended:

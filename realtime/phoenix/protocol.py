@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from realtime.errors import MalformedFrame
+from realtime.messages import Event, HubMessage, PresenceChange
 
 # Reserved events (phoenix CHANNEL_EVENTS) and the heartbeat topic.
 JOIN, LEAVE, REPLY, CLOSE, ERROR = "phx_join", "phx_leave", "phx_reply", "phx_close", "phx_error"
@@ -84,8 +85,27 @@ def _binary_field(value: str) -> bytes:
     return encoded
 
 
+def _render(serializer: "Serializer", message: HubMessage) -> str | bytes | None:
+    """A hub message as this serializer's broadcast frame."""
+    if isinstance(message, Event):
+        return serializer.broadcast_frame(message.topic, message.event, message.payload)
+    return serializer.broadcast_frame(message.topic, PRESENCE_DIFF, presence_diff(message))
+
+
+def presence_diff(change: PresenceChange) -> str:
+    """One connection's join or leave, as the phoenix client's Presence class reads it."""
+    entry = {change.user_id: {"metas": [change.meta]}}
+    joins, leaves = (entry, {}) if change.joined else ({}, entry)
+    return _dumps({"joins": joins, "leaves": leaves})
+
+
 class V2Serializer:
     vsn = "2.0.0"
+    wire_format = "phoenix/2.0.0"
+
+    @classmethod
+    def render(cls, message: HubMessage) -> str | bytes | None:
+        return _render(cls, message)
 
     @staticmethod
     def decode(text: str | bytes) -> Message:
@@ -120,6 +140,11 @@ class V2Serializer:
 
 class V1Serializer:
     vsn = "1.0.0"
+    wire_format = "phoenix/1.0.0"
+
+    @classmethod
+    def render(cls, message: HubMessage) -> str | None:
+        return _render(cls, message)
 
     @staticmethod
     def decode(text: str | bytes) -> Message:
@@ -159,10 +184,6 @@ def serializer_for(vsn: str | None) -> Serializer | None:
     if len(parts) != 3 or not all(p.isdigit() for p in parts) or parts[1] != "0":
         return None
     return SERIALIZERS.get(parts[0])
-
-
-def encode_payload(payload: dict[str, Any]) -> str:
-    return _dumps(payload)
 
 
 def reply(request: Message, status: str, response: dict[str, Any]) -> Message:

@@ -117,6 +117,6 @@ async def test_a_dead_nodes_members_are_reaped_and_announced_once(redis, alice_a
         announced.append(args)
 
     await asyncio.gather(*(s.reap(on_reaped) for s in survivors))
-    assert announced == [(alice_app.id, "presence:room", "ghost", {"phx_ref": "r1"})]
+    assert announced == [(alice_app.id, "presence:room", "ghost", {"phx_ref": "r1"}, True)]
     assert await survivors[1].members(alice_app.id, "presence:room") == {}
     assert await survivors[1].subscription_counts(alice_app.id) == {}

@@ -1,0 +1,194 @@
+"""What every client connection needs, whatever protocol and transport it speaks.
+
+A Connection counts against its application's quota, closes when its JWT expires or its
+secret token is revoked (realtime.watchdog), subscribes to topics through the hub, keeps
+its presence entries, and limits its client publishing. The protocol (realtime.phoenix,
+realtime.pusher) reads frames, decides what they mean, and renders what the hub sends:
+the connection hands the hub its `wire`, an object with a `wire_format` name and a
+`render(message)` that turns a realtime.messages message into a frame.
+"""
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from realtime import errors
+from realtime.hub import get_hub
+from realtime.identity import Identity
+from realtime.messages import HubMessage, PresenceChange
+from realtime.presence import Members, get_presence
+from realtime.ratelimit import TokenBucket
+from realtime.watchdog import watch
+
+logger = logging.getLogger(__name__)
+
+Frame = str | bytes
+Write = Callable[[Frame], Awaitable[None]]
+Close = Callable[[int], Awaitable[None]]
+SendState = Callable[[Members], Awaitable[None]]
+
+
+class Wire(Protocol):
+    wire_format: str  # connections with equal formats get the very same frame
+
+    def render(self, message: HubMessage) -> Frame | None:
+        """The frame for a hub message; None when this format has nothing to send."""
+
+
+def connection_id() -> str:
+    """A random id in Pusher's socket-id shape (`\\d+.\\d+`), which server SDKs check."""
+    return f"{secrets.randbelow(10**9)}.{secrets.randbelow(10**9)}"
+
+
+class Connection:
+    def __init__(self, identity: Identity, wire: Wire, write: Write, close: Close):
+        self.identity = identity
+        self.app = identity.app
+        self.wire_format = wire.wire_format
+        self.frame_for = wire.render
+        self.id = connection_id()
+        self.user_id = identity.user_id  # a Pusher sign-in may set it later
+        self.token_id = identity.token_id
+        self.topics: set[str] = set()
+        self.tracked: set[str] = set()  # presence topics this connection is a member of
+        self.pushes = TokenBucket(identity.app.client_push_rate)
+        self._write, self._close = write, close
+        self._expiry: asyncio.TimerHandle | None = None
+        self.admitted = False
+        self.closed = False
+        self.hub = get_hub()
+
+    async def admit(self) -> None:
+        """Count this connection; refuse it past the application's quota (0: no quota).
+
+        Called by the transport before it accepts. The count spans every process, so
+        it is increment-then-check: two racing connects may both be refused, never both
+        let in past the quota.
+        """
+        app = self.app
+        store = get_presence()
+        try:
+            await store.start(announce_leave)
+            await store.connected(app.id, +1)
+            self.admitted = True
+            over = (
+                app.max_connections and await store.connection_count(app.id) > app.max_connections
+            )
+        except Exception as e:
+            logger.warning("cannot count a connection of app %s: %r", app.app_key, e)
+            if self.admitted:  # counted, but refused: give the slot back if we still can
+                with contextlib.suppress(Exception):
+                    await self.stop()
+            raise errors.Unavailable() from None
+        if over:
+            await self.stop()
+            raise errors.OverQuota(f"at most {app.max_connections} connections")
+
+    async def start(self) -> None:
+        await self.hub.attach(self, self.app.id)
+        watch(self)
+        if self.identity.expires_at is not None:
+            delay = max(self.identity.expires_at - time.time(), 0)
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_later(
+                delay, lambda: asyncio.ensure_future(self.close(errors.TokenExpired()))
+            )
+
+    async def stop(self) -> None:
+        """The transport is gone: leave every topic, give the quota slot back."""
+        self.closed = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+        for topic in list(self.topics):
+            await self.unsubscribe(topic)
+        if self.admitted:
+            self.admitted = False
+            await get_presence().connected(self.app.id, -1)
+        await self.hub.detach(self, self.app.id)
+
+    async def close(self, error: errors.ProtocolError) -> None:
+        if not self.closed:
+            self.closed = True
+            logger.info("closing socket of app %s: %s", self.app.app_key, error.detail)
+            await self._close(error.code)
+
+    async def subscribe(self, topic: str) -> bool:
+        """Receive the topic's messages; False if this connection already does."""
+        if topic in self.topics:
+            return False
+        self.topics.add(topic)
+        await self.hub.join(self, self.app.id, topic)
+        await get_presence().subscribed(self.app.id, topic, +1)
+        return True
+
+    async def unsubscribe(self, topic: str) -> None:
+        if topic not in self.topics:
+            return
+        self.topics.discard(topic)
+        await self.hub.leave(self, self.app.id, topic)
+        await get_presence().subscribed(self.app.id, topic, -1)
+        if topic in self.tracked:
+            self.tracked.discard(topic)
+            left = await get_presence().untrack(self.app.id, topic, self.id)
+            if left is not None:
+                await announce_leave(self.app.id, topic, *left)
+
+    async def check_presence_capacity(self, topic: str, user_id: str) -> None:
+        """Refuse a new member past the application's cap (a user already in is welcome)."""
+        members = await get_presence().members(self.app.id, topic)
+        if user_id not in members and len(members) >= self.app.max_presence_members:
+            raise errors.PresenceFull(f"at most {self.app.max_presence_members} members per topic")
+
+    async def track(
+        self, topic: str, user_id: str, info: dict, send_state: SendState
+    ) -> PresenceChange:
+        """Become a member of a presence topic: send the full state, then announce the join.
+
+        The state goes out before anyone hears of the join, so the joiner's client has
+        the state to apply later changes to. The joiner is excluded from the announcement
+        (its state already holds it); the change is returned for a protocol that tells
+        the joiner too, as Phoenix does.
+        """
+        store = get_presence()
+        await store.start(announce_leave)
+        meta = presence_meta(info)
+        first = await store.track(self.app.id, topic, self.id, user_id, meta)
+        self.tracked.add(topic)
+        await send_state(await store.members(self.app.id, topic))
+        change = PresenceChange(topic, user_id, meta, True, first, exclude=self.id)
+        await self.hub.publish(self.app.id, change)
+        return change
+
+    def check_client_publish(self) -> None:
+        """May this connection publish now? The application's switch, then the rate."""
+        if not self.app.client_publishing:
+            raise errors.PublishingDisabled()
+        if not self.pushes.take():
+            raise errors.RateLimited(f"at most {self.pushes.rate} pushes per second per socket")
+
+    # The hub's Subscriber interface (frame_for is the wire's render).
+
+    async def write(self, frame: Frame) -> None:
+        if not self.closed:
+            await self._write(frame)
+
+    async def control(self, action: str, data: dict[str, Any]) -> None:
+        if action == "disconnect_user" and self.user_id is not None:
+            if data.get("user_id") == self.user_id:
+                await self.close(errors.Unauthorized("disconnected by the application"))
+
+
+def presence_meta(info: dict) -> dict:
+    # phx_ref is unique per connection and join, which is how the client tells metas apart.
+    return {"phx_ref": uuid.uuid4().hex[:20], "online_at": int(time.time()), "info": info}
+
+
+async def announce_leave(app_id: int, topic: str, user_id: str, meta: dict, last: bool) -> None:
+    """Tell a presence topic that a connection left (also for connections reaped after a
+    process died)."""
+    await get_hub().publish(app_id, PresenceChange(topic, user_id, meta, False, last))

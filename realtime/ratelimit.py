@@ -1,0 +1,21 @@
+"""A token bucket: how often one connection may publish."""
+
+import time
+
+
+class TokenBucket:
+    """`rate` actions per second on average, bursts of up to `rate`."""
+
+    def __init__(self, rate: int):
+        self.rate = max(rate, 1)
+        self.tokens = float(self.rate)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
