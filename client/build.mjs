@@ -3,8 +3,8 @@
 //   npm run build   writes the bundle
 //   npm run check   builds to a temporary file and fails if the committed bundle differs
 //
-// The output is one self-contained UMD-style file: phoenix is bundled in, nothing is
-// fetched from a CDN, and the server can serve it without npm installed.
+// The output is one self-contained UMD-style file (see the footer): phoenix is bundled in,
+// nothing is fetched from a CDN, and the server can serve it without npm installed.
 import {build} from "esbuild"
 import {mkdtempSync, readFileSync, rmSync} from "node:fs"
 import {tmpdir} from "node:os"
@@ -19,11 +19,30 @@ const phoenixVersion = JSON.parse(
 const banner = `/*! PusherLite for ExPusher. Bundles phoenix ${phoenixVersion} ` +
   `(MIT, Copyright (c) 2014 Chris McCord). Built by client/build.mjs; do not edit. */
 (function (root) {`
-// The IIFE's result is module.exports for require() and bundlers, else a browser global.
+// The IIFE's result is module.exports under CommonJS (require() and bundlers). Otherwise it
+// is window.PusherLite, also registered as the AMD module "pusher_lite" when an AMD loader
+// is present. A plain page without any loader also gets a minimal window.require that
+// resolves "pusher_lite", for ExPusherLite's integration snippet
+// `var PusherLite = require("pusher_lite").default;`. A require the page already has
+// (another loader's) is never replaced, except one that an earlier copy of this file set.
 const footer = `if (typeof module === "object" && module && module.exports) {
   module.exports = __PusherLiteModule;
 } else {
   root.PusherLite = __PusherLiteModule.default;
+  if (typeof define === "function" && define.amd) {
+    define("pusher_lite", [], function () { return __PusherLiteModule; });
+  }
+  if (typeof require === "undefined" || (require && require.pusherLite === true)) {
+    var pusherLiteRequire = function (name) {
+      if (name === "pusher_lite") { return __PusherLiteModule; }
+      var error = new Error('Cannot find module "' + name + '": ' +
+        '/js/pusher.js only provides require("pusher_lite")');
+      error.code = "MODULE_NOT_FOUND";
+      throw error;
+    };
+    pusherLiteRequire.pusherLite = true;
+    root.require = pusherLiteRequire;
+  }
 }
 })(typeof globalThis !== "undefined" ? globalThis : this);`
 

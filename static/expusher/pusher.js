@@ -6,5 +6,19 @@ if (typeof module === "object" && module && module.exports) {
   module.exports = __PusherLiteModule;
 } else {
   root.PusherLite = __PusherLiteModule.default;
+  if (typeof define === "function" && define.amd) {
+    define("pusher_lite", [], function () { return __PusherLiteModule; });
+  }
+  if (typeof require === "undefined" || (require && require.pusherLite === true)) {
+    var pusherLiteRequire = function (name) {
+      if (name === "pusher_lite") { return __PusherLiteModule; }
+      var error = new Error('Cannot find module "' + name + '": ' +
+        '/js/pusher.js only provides require("pusher_lite")');
+      error.code = "MODULE_NOT_FOUND";
+      throw error;
+    };
+    pusherLiteRequire.pusherLite = true;
+    root.require = pusherLiteRequire;
+  }
 }
 })(typeof globalThis !== "undefined" ? globalThis : this);
