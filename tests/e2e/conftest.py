@@ -272,3 +272,15 @@ def phoenix() -> Iterator[Callable[..., PhoenixNode]]:
     yield start
     for client in started:
         client.close()
+
+
+# The Pusher-protocol fixtures (official pusher-js, laravel-echo, npm and PyPI `pusher`,
+# Pysher) live in pusher_support.py; imported here so that every e2e module sees them.
+from tests.e2e.pusher_support import (  # noqa: E402, F401
+    echo_js,
+    pusher_app,
+    pusher_js,
+    pusher_node_backend,
+    pusher_py,
+    pysher,
+)
