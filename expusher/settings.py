@@ -224,6 +224,11 @@ EXPUSHER_MAX_EVENTS_PER_BATCH = env.int("EXPUSHER_MAX_EVENTS_PER_BATCH", default
 EXPUSHER_LONGPOLL_WINDOW_MS = env.int("EXPUSHER_LONGPOLL_WINDOW_MS", default=10000)
 # A crashed process's presence entries disappear within this many seconds.
 EXPUSHER_PRESENCE_TTL_SECONDS = env.int("EXPUSHER_PRESENCE_TTL_SECONDS", default=60)
+# Pusher protocol: after this many silent seconds a ping goes out (both ways; told to the
+# client in pusher:connection_established), and a socket that then stays silent for
+# EXPUSHER_PUSHER_PONG_TIMEOUT seconds is closed with 4201.
+EXPUSHER_PUSHER_ACTIVITY_TIMEOUT = env.int("EXPUSHER_PUSHER_ACTIVITY_TIMEOUT", default=120)
+EXPUSHER_PUSHER_PONG_TIMEOUT = env.int("EXPUSHER_PUSHER_PONG_TIMEOUT", default=30)
 
 LOGGING = {
     "version": 1,

@@ -63,6 +63,17 @@ def application_get_by_app_id(app_id: int) -> Application | None:
     )
 
 
+def application_is_archived(ident: str) -> bool:
+    """Is there an archived application (or one of an archived organization) with this
+    app key or numeric app id?"""
+    archived = Application.objects.filter(archived=True) | Application.objects.filter(
+        organization__archived=True
+    )
+    if archived.filter(app_key=ident).exists():
+        return True
+    return ident.isdecimal() and len(ident) <= 18 and archived.filter(app_id=int(ident)).exists()
+
+
 def application_secret(application: Application) -> str:
     return secrets.app_secret_decrypt(application.secret_encrypted)
 

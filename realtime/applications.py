@@ -6,13 +6,19 @@ takes effect for new connections and triggers within that time, and the per-mess
 never touches the database.
 """
 
+import functools
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 
 from organizations.models import Application
-from organizations.selectors import application_get_by_app_id, application_get_by_key
+from organizations.secrets import app_secret_decrypt
+from organizations.selectors import (
+    application_get_by_app_id,
+    application_get_by_key,
+    application_is_archived,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,13 @@ class AppSnapshot:
     max_connections: int
     max_presence_members: int
     client_push_rate: int
+    # Encrypted here too (the cache may be a shared Redis); `secret` decrypts it.
+    secret_encrypted: str
+
+    @property
+    def secret(self) -> str:
+        """The Pusher app secret, which signs and checks every Pusher HMAC."""
+        return _decrypt(self.secret_encrypted)
 
     @classmethod
     def of(cls, app: Application) -> "AppSnapshot":
@@ -45,6 +58,7 @@ class AppSnapshot:
             max_connections=app.max_connections,
             max_presence_members=app.max_presence_members,
             client_push_rate=app.client_push_rate,
+            secret_encrypted=app.secret_encrypted,
         )
 
 
@@ -62,8 +76,27 @@ def app_snapshot(ident: str) -> AppSnapshot | None:
     if cached is not None:
         return AppSnapshot(**cached)
     app = application_get_by_key(ident)
-    if app is None and ident.isdecimal():
+    if app is None and ident.isdecimal() and len(ident) <= 18:  # fits a bigint
         app = application_get_by_app_id(int(ident))
     snapshot = AppSnapshot.of(app) if app is not None else None
     cache.set(key, asdict(snapshot) if snapshot else _MISSING, settings.EXPUSHER_APP_CACHE_SECONDS)
     return snapshot
+
+
+@functools.lru_cache(maxsize=1024)
+def _decrypt(secret_encrypted: str) -> str:
+    # Keyed by the ciphertext, so a rotated secret is a new entry, never a stale one.
+    return app_secret_decrypt(secret_encrypted)
+
+
+def app_is_archived(ident: str) -> bool:
+    """Is `ident` (app key or numeric app id) an archived application? For refusals only:
+    Pusher clients are told 4003 "application disabled" rather than 4001."""
+    if not isinstance(ident, str) or not 0 < len(ident) <= 32:
+        return False
+    key = f"app-archived:{ident}"
+    archived = cache.get(key)
+    if archived is None:
+        archived = application_is_archived(ident)
+        cache.set(key, archived, settings.EXPUSHER_APP_CACHE_SECONDS)
+    return archived

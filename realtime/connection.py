@@ -56,6 +56,9 @@ class Connection:
         self.token_id = identity.token_id
         self.topics: set[str] = set()
         self.tracked: set[str] = set()  # presence topics this connection is a member of
+        # Per presence topic, the metas (phx_ref) its join state already held: their own
+        # join announcements may still be on their way, and are not news to this socket.
+        self.known_refs: dict[str, set[str]] = {}
         self.pushes = TokenBucket(identity.app.client_push_rate)
         self._write, self._close = write, close
         self._expiry: asyncio.TimerHandle | None = None
@@ -132,6 +135,7 @@ class Connection:
         self.topics.discard(topic)
         await self.hub.leave(self, self.app.id, topic)
         await get_presence().subscribed(self.app.id, topic, -1)
+        self.known_refs.pop(topic, None)
         if topic in self.tracked:
             self.tracked.discard(topic)
             left = await get_presence().untrack(self.app.id, topic, self.id)
@@ -159,7 +163,11 @@ class Connection:
         meta = presence_meta(info)
         first = await store.track(self.app.id, topic, self.id, user_id, meta)
         self.tracked.add(topic)
-        await send_state(await store.members(self.app.id, topic))
+        members = await store.members(self.app.id, topic)
+        self.known_refs[topic] = {
+            meta["phx_ref"] for entry in members.values() for meta in entry["metas"]
+        }
+        await send_state(members)
         change = PresenceChange(topic, user_id, meta, True, first, exclude=self.id)
         await self.hub.publish(self.app.id, change)
         return change
@@ -172,6 +180,14 @@ class Connection:
             raise errors.RateLimited(f"at most {self.pushes.rate} pushes per second per socket")
 
     # The hub's Subscriber interface (frame_for is the wire's render).
+
+    def knows(self, change: PresenceChange) -> bool:
+        """Was this join already in the state this connection got when it joined?"""
+        refs = self.known_refs.get(change.topic)
+        if refs and change.joined and change.meta.get("phx_ref") in refs:
+            refs.discard(change.meta["phx_ref"])
+            return True
+        return False
 
     async def write(self, frame: Frame) -> None:
         if not self.closed:

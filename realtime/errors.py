@@ -53,8 +53,16 @@ class OriginNotAllowed(Unauthorized):
     reason = "origin not allowed"
 
 
+class InvalidVersion(ProtocolError):
+    code, reason = 4006, "invalid version string format"
+
+
 class UnsupportedVersion(ProtocolError):
     code, reason = 4007, "unsupported protocol version"
+
+
+class NoVersion(ProtocolError):
+    code, reason = 4008, "no protocol version supplied"
 
 
 class Unavailable(ProtocolError):
@@ -64,6 +72,11 @@ class Unavailable(ProtocolError):
 
 class ServerRestarting(ProtocolError):
     code, reason = 4200, "server restarting, reconnect"
+
+
+class PongTimeout(ProtocolError):
+    # Pusher: the client did not answer a pusher:ping in time; it reconnects at once.
+    code, reason = 4201, "pong reply not received"
 
 
 # Error replies: the socket stays open.
@@ -106,6 +119,10 @@ class PublishingDisabled(ProtocolError):
 
 class PresenceFull(ProtocolError):
     code, reason = 4309, "presence member limit reached"
+
+
+class UnknownEvent(ProtocolError):
+    code, reason = 4310, "unknown event"
 
 
 # WebSocket-level close for a message over the size limit (RFC 6455 "message too big").

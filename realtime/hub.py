@@ -22,7 +22,13 @@ from typing import Any, Protocol
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from realtime.messages import Event, HubMessage, message_from_wire, message_to_wire
+from realtime.messages import (
+    Event,
+    HubMessage,
+    PresenceChange,
+    message_from_wire,
+    message_to_wire,
+)
 from realtime.topics import group_name
 
 logger = logging.getLogger(__name__)
@@ -42,6 +48,9 @@ class Subscriber(Protocol):
 
     def frame_for(self, message: HubMessage) -> str | bytes | None:
         """The frame for this socket's wire format; None if the format has none for it."""
+
+    def knows(self, change: PresenceChange) -> bool:
+        """True if the socket already has this presence change (from its join state)."""
 
     async def write(self, frame: str | bytes) -> None: ...
 
@@ -136,9 +145,10 @@ class Hub:
         if not subscribers:
             return
         message = message_from_wire(data["message"])
+        presence = isinstance(message, PresenceChange)
         frames: dict[str, str | bytes | None] = {}
         for sub in list(subscribers):
-            if sub.id == message.exclude:
+            if sub.id == message.exclude or (presence and sub.knows(message)):
                 continue
             if sub.wire_format not in frames:
                 frames[sub.wire_format] = sub.frame_for(message)

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 
 from organizations.selectors import secret_token_is_active
 from realtime import errors, tokens
-from realtime.applications import AppSnapshot, app_snapshot
+from realtime.applications import AppSnapshot, app_is_archived, app_snapshot
 from realtime.topics import topic_allowed
 
 logger = logging.getLogger(__name__)
@@ -112,3 +112,19 @@ def identify(app_key: str | None, jwt: str | None, origin: str | None, unique_id
 
 
 aidentify = database_sync_to_async(identify)
+
+
+def identify_app(app_key: str | None, origin: str | None) -> Identity:
+    """A connection that holds only the app key (Pusher): check the application and the
+    origin as for an anonymous Phoenix socket; the protocol authorizes each channel."""
+    app = app_snapshot(app_key or "")
+    if app is None or app.app_key != app_key:
+        if app_is_archived(app_key or ""):
+            raise errors.ApplicationDisabled()
+        raise errors.ApplicationNotFound()
+    if not origin_allowed(app.allowed_origins, origin):
+        raise errors.OriginNotAllowed(f"origin {origin!r} is not allowed")
+    return Identity(app, (), ())
+
+
+aidentify_app = database_sync_to_async(identify_app)

@@ -14,6 +14,7 @@ import jwt
 from django.conf import settings
 
 ALGORITHM = "HS256"
+MAX_USER_ID_LENGTH = 128  # Pusher's documented limit, for JWT subs and presence members
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sid", "org", "apps", "listen", "publish"]
 
 

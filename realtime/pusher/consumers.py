@@ -1,0 +1,88 @@
+"""WebSocket transport for the Pusher Channels protocol at /app/{key}.
+
+Transport only: check the protocol version and the application once, then hand every
+text frame to a PusherHandler. Unlike Phoenix, Pusher clients expect the upgrade to
+succeed and a refusal to come as `pusher:error` followed by a close with that code
+(4001 unknown app, 4003 disabled, 4004 over quota, 4009 origin, 4100 store down), which
+tells a stock client whether to reconnect.
+"""
+
+import logging
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from realtime import errors
+from realtime.identity import aidentify_app
+from realtime.pusher import protocol
+from realtime.pusher.handler import PusherHandler
+
+logger = logging.getLogger(__name__)
+
+
+def _protocol_version(scope) -> None:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=50)
+    version = query.get("protocol", [None])[-1]
+    if version is None:
+        raise errors.NoVersion()
+    if not version.isdigit():
+        raise errors.InvalidVersion(f"protocol {version[:16]!r}")
+    if version not in protocol.PROTOCOL_VERSIONS:
+        raise errors.UnsupportedVersion(f"protocol {version} (supported: 5, 6, 7)")
+
+
+def _origin(scope) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"origin":
+            return value.decode("latin-1")
+    return None
+
+
+class PusherSocketConsumer(AsyncWebsocketConsumer):
+    # Like the Phoenix consumer: no channel-layer channel per socket, the hub fans out.
+    channel_layer_alias = None
+
+    async def connect(self) -> None:
+        self.handler = None
+        await self.accept()
+        app_key = self.scope["url_route"]["kwargs"]["app_key"]
+        try:
+            _protocol_version(self.scope)
+            identity = await aidentify_app(app_key, _origin(self.scope))
+            handler = PusherHandler(identity, self._write, self._close)
+            await handler.admit()
+        except errors.ProtocolError as e:
+            logger.info("refused Pusher socket for app %r: %s", app_key[:32], e.detail)
+            await self._write(protocol.error(e.code, e.detail))
+            await self.close(code=e.code)
+            return
+        self.handler = handler
+        await handler.start()
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if self.handler is None:
+            return
+        data = text_data if text_data is not None else bytes_data
+        if len(data) > settings.EXPUSHER_MAX_MESSAGE_BYTES:
+            await self.close(code=errors.MESSAGE_TOO_BIG)
+            return
+        await self.handler.receive(data)
+
+    async def disconnect(self, code) -> None:
+        if self.handler is not None:
+            await self.handler.stop()
+
+    async def dispatch(self, message) -> None:
+        # As in the Phoenix consumer: frames never touch the database, skip Channels'
+        # per-message close_old_connections thread hop.
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
+    async def _write(self, frame: str) -> None:
+        await self.send(text_data=frame)
+
+    async def _close(self, code: int) -> None:
+        await self.close(code=code)
