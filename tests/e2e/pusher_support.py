@@ -193,11 +193,17 @@ class PusherNode(PhoenixNode):
             if r["type"] == type and all(r.get(k) == v for k, v in match.items())
         ]
 
+    def settle(self, seconds: float) -> None:
+        """Collects whatever arrives during `seconds`."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not self._drain(min(remaining, 0.05)):
+                time.sleep(remaining)  # the process has ended; nothing more will come
+                return
+
     def no_record(self, type: str, wait: float = 0.5, **match) -> None:
         """Asserts nothing of this type arrives within `wait` seconds."""
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            self._drain(0.05)
+        self.settle(wait)
         found = self.records(type, **match)
         assert not found, f"unexpected {type} {match}: {found}"
 
@@ -306,17 +312,44 @@ class PysherClient:
     """A PyPI `Pysher` client: a websocket thread; callbacks feed a queue of records.
 
     Records are dicts like the Node drivers': {"type": "connected", "socket_id"},
-    {"type": "subscription_succeeded", "channel", "data"}, {"type": "event", "channel",
-    "event", "data"} (data as Pysher passes it: the string from the wire).
+    {"type": "subscription_succeeded" | "subscription_error", "channel", "data"},
+    {"type": "member_added" | "member_removed", "channel", "data"}, {"type": "event",
+    "channel", "event", "data"} (data as Pysher passes it: the string from the wire).
+    Events reach "event" records through Pysher's own channel.bind callbacks.
     """
+
+    INTERNAL = {
+        "pusher_internal:subscription_succeeded": "subscription_succeeded",
+        "pusher:subscription_error": "subscription_error",
+        "pusher_internal:member_added": "member_added",
+        "pusher_internal:member_removed": "member_removed",
+        "pusher:cache_miss": "cache_miss",
+    }
 
     def __init__(self, app: PusherApp, user_data: dict | None = None, signed: bool = True):
         import pysher
 
+        client = self
+
+        class Observed(pysher.Pusher):
+            # Pysher hands channel frames to channel objects that subscribe() creates only
+            # after sending pusher:subscribe, so a fast reply can beat any channel.bind; the
+            # protocol's own replies are therefore observed here, before Pysher's handling.
+            def _connection_handler(self, event_name, data, channel_name):
+                if event_name in client.INTERNAL:
+                    client._put(
+                        {
+                            "type": client.INTERNAL[event_name],
+                            "channel": channel_name,
+                            "data": data,
+                        }
+                    )
+                super()._connection_handler(event_name, data, channel_name)
+
         self.seen: list[dict] = []
         self._incoming: queue.Queue = queue.Queue()
         self._unclaimed: list[dict] = []
-        self.pusher = pysher.Pusher(
+        self.pusher = Observed(
             app.key,
             secure=False,
             custom_host=app.host,
@@ -344,12 +377,6 @@ class PysherClient:
     def subscribe(self, channel: str, events: list[str] = ()) -> dict:
         """Subscribes (auth signed by Pysher with the secret) and waits for success."""
         subscription = self.pusher.subscribe(channel)
-        subscription.bind(
-            "pusher_internal:subscription_succeeded",
-            lambda data: self._put(
-                {"type": "subscription_succeeded", "channel": channel, "data": data}
-            ),
-        )
         for event in events:
             subscription.bind(
                 event,
@@ -357,9 +384,13 @@ class PysherClient:
                     {"type": "event", "channel": channel, "event": event, "data": data}
                 ),
             )
-        return self.expect("subscription_succeeded", channel=channel)
+        reply = self.expect(("subscription_succeeded", "subscription_error"), channel=channel)
+        assert reply["type"] == "subscription_succeeded", reply
+        return reply
 
-    def expect(self, type: str, timeout: float = WAIT, **match) -> dict:
+    def expect(self, type: str | tuple[str, ...], timeout: float = WAIT, **match) -> dict:
+        """The first not yet expected record of this type (or types); waits for it."""
+        types = (type,) if isinstance(type, str) else type
         deadline = time.monotonic() + timeout
         while True:
             while True:
@@ -370,7 +401,7 @@ class PysherClient:
                 self.seen.append(record)
                 self._unclaimed.append(record)
             for record in self._unclaimed:
-                if record["type"] == type and all(record.get(k) == v for k, v in match.items()):
+                if record["type"] in types and all(record.get(k) == v for k, v in match.items()):
                     self._unclaimed.remove(record)
                     return record
             remaining = deadline - time.monotonic()
@@ -386,7 +417,9 @@ class PysherClient:
             self._unclaimed.append(record)
 
     def close(self) -> None:
-        self.pusher.disconnect(timeout=5)
+        # The socket closes at once; websocket-client's loop may not notice for a while
+        # (a poll on the closed socket), so the daemon thread is not waited for long.
+        self.pusher.disconnect(timeout=1)
 
 
 @pytest.fixture
