@@ -1,21 +1,27 @@
 """Realtime JWTs: what a socket or REST caller may listen to and publish on.
 
-Tokens are HS256-signed with EXPUSHER_JWT_KEY (never SECRET_KEY). Verification pins the
-algorithm and requires exp, iat, iss, aud and sid, because PyJWT by default checks
-neither audience nor issuer and does not require an expiry.
+Tokens are HS256-signed with EXPUSHER_JWT_KEY (never SECRET_KEY) through simplejwt's
+TokenBackend, which pins the algorithm (so "alg": "none" or RS256 tokens are refused) and
+checks signature, expiry, issuer and audience. It neither requires claims nor insists on a
+single audience, so verify() adds both checks: every REQUIRED_CLAIMS entry must be present
+and `aud` must be exactly our audience, as a string.
 """
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from django.conf import settings
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
 ALGORITHM = "HS256"
-MAX_USER_ID_LENGTH = 128  # Pusher's documented limit, for JWT subs and presence members
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sid", "org", "apps", "listen", "publish"]
+MAX_TOKEN_LENGTH = 8192
+# The `sub` claim and every other user id: Pusher's documented limit for presence user ids.
+MAX_USER_ID_LENGTH = 128
 
 
 class TokenInvalid(Exception):
@@ -44,6 +50,18 @@ class Claims:
         return app_key in self.apps
 
 
+@functools.lru_cache(maxsize=4)
+def _backend_for(key: str, issuer: str, audience: str) -> TokenBackend:
+    return TokenBackend(ALGORITHM, signing_key=key, issuer=issuer, audience=audience)
+
+
+def _backend() -> TokenBackend:
+    """The backend for the current settings (tests may change them)."""
+    return _backend_for(
+        settings.EXPUSHER_JWT_KEY, settings.EXPUSHER_JWT_ISSUER, settings.EXPUSHER_JWT_AUDIENCE
+    )
+
+
 def issue(
     *,
     organization_id: int,
@@ -55,11 +73,9 @@ def issue(
     user_id: str | None = None,
     info: dict[str, Any] | None = None,
 ) -> tuple[str, int]:
-    """Sign a JWT; return (jwt, expires_at as a unix timestamp)."""
+    """Sign a JWT; return (jwt, expires_at as a unix timestamp). The backend adds iss and aud."""
     now = int(time.time())
     payload: dict[str, Any] = {
-        "iss": settings.EXPUSHER_JWT_ISSUER,
-        "aud": settings.EXPUSHER_JWT_AUDIENCE,
         "org": organization_id,
         "sid": token_id,
         "apps": list(apps),
@@ -72,26 +88,31 @@ def issue(
     }
     if user_id is not None:
         payload["sub"] = str(user_id)
-    return jwt.encode(payload, settings.EXPUSHER_JWT_KEY, algorithm=ALGORITHM), payload["exp"]
+    return _backend().encode(payload), payload["exp"]
 
 
 def verify(token: str) -> Claims:
-    """Check signature, algorithm, issuer, audience and expiry; return the claims."""
-    if not isinstance(token, str) or not token or len(token) > 8192:
+    """Check signature, algorithm, issuer, audience, expiry and claims; return the claims."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise TokenInvalid("missing or oversized token")
+    backend = _backend()
     try:
-        data = jwt.decode(
-            token,
-            settings.EXPUSHER_JWT_KEY,
-            algorithms=[ALGORITHM],
-            audience=settings.EXPUSHER_JWT_AUDIENCE,
-            issuer=settings.EXPUSHER_JWT_ISSUER,
-            options={"require": REQUIRED_CLAIMS, "strict_aud": True},
-        )
-    except jwt.ExpiredSignatureError:
+        data = backend.decode(token)
+    except TokenBackendExpiredToken:
         raise TokenExpired("token expired") from None
-    except jwt.PyJWTError as e:
-        raise TokenInvalid(str(e)) from None
+    except TokenBackendError as e:
+        # simplejwt's message is a generic "Token is invalid"; PyJWT's (its cause) says why.
+        raise TokenInvalid(str(e.__cause__ or e)) from None
+    # Checked after expiry (PyJWT's own `require` came first): an expired token that also
+    # lacks a claim is reported as expired. Either way it is refused.
+    for claim in REQUIRED_CLAIMS:
+        if data.get(claim) is None:
+            raise TokenInvalid(f'Token is missing the "{claim}" claim')
+    # The backend accepts a list of audiences that holds ours; we want ours alone.
+    if not isinstance(data["aud"], str):
+        raise TokenInvalid("Invalid claim format in token (strict)")
+    if data["aud"] != backend.audience:
+        raise TokenInvalid("Audience doesn't match (strict)")
     return _claims_from(data)
 
 
