@@ -194,15 +194,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
-# simplejwt is configured so that, should it ever be used, it cannot share our realtime key
-# or audience by accident (its defaults are SECRET_KEY and no audience).
-SIMPLE_JWT = {
-    "ALGORITHM": "HS256",
-    "SIGNING_KEY": EXPUSHER_JWT_KEY,
-    "AUDIENCE": "expusher-dashboard",
-    "ISSUER": "expusher",
-}
-
 # CORS: the REST API is called from customers' pages; which origins an application accepts
 # is decided per application (organizations.Application.allowed_origins) in api.cors.
 CORS_URLS_REGEX = r"^/api/organizations/[^/]+/applications/[^/]+/(event/[^/]+|events)$"
