@@ -8,12 +8,13 @@ any origin when the application has no list. Every other API URL stays same-orig
 
 import re
 
+from django.conf import settings
+
 from realtime.applications import app_snapshot
 from realtime.identity import origin_allowed
 
-TRIGGER_PATH = re.compile(
-    r"^/api/organizations/[^/]+/applications/(?P<app>[^/]+)/(event/[^/]+|events)$"
-)
+# The same paths for which django-cors-headers runs at all; its `app` group is the app key.
+TRIGGER_PATH = re.compile(settings.CORS_URLS_REGEX)
 
 
 def cors_allow_trigger(sender, request, **kwargs) -> bool:

@@ -195,8 +195,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 # CORS: the REST API is called from customers' pages; which origins an application accepts
-# is decided per application (organizations.Application.allowed_origins) in api.cors.
-CORS_URLS_REGEX = r"^/api/organizations/[^/]+/applications/[^/]+/(event/[^/]+|events)$"
+# is decided per application (organizations.Application.allowed_origins) in api.cors, which
+# matches this same pattern and reads the application from its `app` group.
+CORS_URLS_REGEX = r"^/api/organizations/[^/]+/applications/(?P<app>[^/]+)/(event/[^/]+|events)$"
 CORS_ALLOW_ALL_ORIGINS = False
 
 # Product settings (see README "Configuration").

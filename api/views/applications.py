@@ -9,7 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.exceptions import ApiError
-from api.fields import TopicPatternField
+from api.fields import MAX_PATTERNS, TopicPatternField
 from api.openapi import APP, ORG, errors
 from api.scoping import application_for_caller
 from api.views.management import ManagementApi
@@ -18,7 +18,6 @@ from organizations.services import application_archive, application_create, appl
 from organizations.validators import origin_normalize
 
 TAGS = ["applications"]
-MAX_PATTERNS = 64
 MAX_ORIGINS = 100
 MAX_INT = 2_147_483_647  # PositiveIntegerField's range on every supported database
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from api.services import demo_session
@@ -40,8 +41,14 @@ def chat(request: HttpRequest) -> HttpResponse:
         "appKey": application.app_key,
         "jwt": jwt,
         "uniqueUserId": user_id,
-        "triggerUrl": f"/api/organizations/{application.organization.slug}"
-        f"/applications/{application.app_key}/event/new_message",
+        "triggerUrl": reverse(
+            "api-event-trigger",
+            kwargs={
+                "org": application.organization.slug,
+                "app": application.app_key,
+                "event": "new_message",
+            },
+        ),
     }
     context = {"application": application, "config": config, "expires_at": expires_at}
     response = render(request, "demo/chat.html", context)

@@ -7,12 +7,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.exceptions import ApiError
-from api.fields import TopicPatternField
+from api.fields import MAX_PATTERNS, TopicPatternField
 from api.services import session_create
 from organizations.selectors import secret_token_authenticate
 from organizations.services import secret_token_mark_used
-
-MAX_PATTERNS = 64
 
 
 class SessionCreateApi(APIView):
