@@ -1,32 +1,127 @@
-"""One error shape for the whole API: {"error": {"code": "...", "message": "..."}}.
+"""The API's errors, as a named catalogue, and the one shape they are answered in.
 
-Validation errors keep their per-field detail under "fields". Anything unexpected is
-logged in full on the server and answered with a generic 500, never a traceback.
+Every error a view or service raises is a class below that declares its HTTP status,
+its code and its default message once; raise sites name the class (`raise NotFound(...)`)
+and pass a message only where it says more than the default. Clients see
+{"error": {"code": "...", "message": "..."}}; validation errors keep their per-field
+detail under "fields". Anything unexpected is logged in full on the server and answered
+with a generic 500, never a traceback.
 """
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from realtime.tokens import MAX_USER_ID_LENGTH
+
 logger = logging.getLogger(__name__)
 
 
 class ApiError(exceptions.APIException):
-    """An error with an explicit code, status and message, raised by services and views."""
+    """Base of the catalogue: DRF's status_code / default_code / default_detail."""
 
-    def __init__(self, code: str, message: str, status_code: int = 400):
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "error"
+    default_detail = "Bad request."
 
 
+# 400: the request itself is wrong.
+class InvalidTopic(ApiError):
+    default_code = "invalid_topic"
+
+    def __init__(self, topic: str):
+        super().__init__(f"Invalid topic {topic!r}.")
+
+
+class InvalidPrefix(ApiError):
+    default_code = "invalid_prefix"
+
+    def __init__(self, prefix: str):
+        super().__init__(f"Invalid topic prefix {prefix!r}.")
+
+
+class InvalidEvent(ApiError):
+    default_code = "invalid_event"
+    default_detail = "Invalid event name."
+
+
+class InvalidPayload(ApiError):
+    default_code = "invalid_payload"
+    default_detail = "The JSON body must be an object."
+
+
+class NotPresenceTopic(ApiError):
+    default_code = "not_presence_topic"
+
+    def __init__(self, topic: str):
+        super().__init__(f"{topic!r} is not a presence topic (presence:… or presence-…).")
+
+
+class BatchTooLarge(ApiError):
+    default_code = "batch_too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(f"A batch holds at most {limit} events.")
+
+
+class InvalidUserId(ApiError):
+    default_code = "invalid_user_id"
+    default_detail = f"A user id has 1 to {MAX_USER_ID_LENGTH} characters."
+
+
+# 401: POST /api/sessions takes its secret token in the body, not as a DRF credential.
+class InvalidSecretToken(ApiError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "invalid_token"
+    default_detail = "Invalid, revoked or missing secret token."
+
+
+# 403: the caller is known but may not do this.
+class Forbidden(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "forbidden"
+    default_detail = "You may not do this."
+
+
+# 404: outside the caller's scope or nonexistent, which must look alike (api.scoping).
+class NotFound(ApiError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+    default_detail = "Not found."
+
+
+# 409: the object's state forbids the change.
+class ApplicationArchived(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "archived"
+    default_detail = "This application is archived and cannot change."
+
+
+# 413
 class PayloadTooLarge(ApiError):
-    def __init__(self, message: str):
-        super().__init__("payload_too_large", message, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The event payload is too large."
+
+
+# 422: well-formed, but the session cannot be issued as asked.
+class InvalidSessionRequest(ApiError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "invalid"
+    default_detail = "Invalid session request."
+
+
+class UnknownApplication(ApiError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "unknown_application"
+
+    def __init__(self, app_key: str):
+        super().__init__(f"Unknown application: {app_key}")
 
 
 def error_response(code: str, message: str, status_code: int, **extra) -> Response:
@@ -49,7 +144,7 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
-    elif isinstance(exc, PermissionDenied):
+    elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
 
     response = drf_exception_handler(exc, context)

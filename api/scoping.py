@@ -16,13 +16,9 @@ from django.db.models import QuerySet
 from rest_framework.request import Request
 
 from api.authentication import JwtCaller, SecretTokenCaller
-from api.exceptions import ApiError
+from api.exceptions import NotFound
 from organizations import selectors
 from organizations.models import Application, Organization, SecretToken
-
-
-def _not_found(what: str) -> ApiError:
-    return ApiError("not_found", f"{what} not found.", 404)
 
 
 def caller_is_dashboard_user(request: Request) -> bool:
@@ -55,7 +51,7 @@ def organization_for_caller(request: Request, ident: str) -> Organization:
     """The organization `ident` (slug or id) among the caller's, else a 404."""
     organization = selectors.organization_get(ident=ident, queryset=caller_organizations(request))
     if organization is None:
-        raise _not_found("Organization")
+        raise NotFound("Organization not found.")
     return organization
 
 
@@ -71,11 +67,11 @@ def application_for_caller(
         organization=organization, ident=app_ident, include_archived=include_archived
     )
     if application is None:
-        raise _not_found("Application")
+        raise NotFound("Application not found.")
     if isinstance(request.user, JwtCaller) and not request.user.claims.covers_app(
         application.app_key
     ):
-        raise _not_found("Application")
+        raise NotFound("Application not found.")
     return application
 
 
@@ -86,5 +82,5 @@ def secret_token_for_caller(request: Request, org_ident: str, token_ident: str) 
     if token_ident.isascii() and token_ident.isdigit() and len(token_ident) <= 18:
         token = selectors.secret_token_get(organization=organization, token_id=int(token_ident))
     if token is None:
-        raise _not_found("Secret token")
+        raise NotFound("Secret token not found.")
     return token

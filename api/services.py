@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
-from api.exceptions import ApiError
+from api.exceptions import UnknownApplication
 from organizations.models import Application, SecretToken
 from organizations.services import secret_token_create
 from realtime import tokens
@@ -41,7 +41,7 @@ def session_create(
         apps = sorted(org_apps)
     unknown = [key for key in apps if key not in org_apps]
     if unknown:
-        raise ApiError("unknown_application", f"Unknown application: {unknown[0]}", 422)
+        raise UnknownApplication(unknown[0])
     ttl = min(ttl or settings.EXPUSHER_JWT_DEFAULT_TTL, settings.EXPUSHER_JWT_MAX_TTL)
     jwt, expires_at = tokens.issue(
         organization_id=token.organization_id,

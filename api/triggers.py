@@ -1,14 +1,14 @@
 """Who may trigger what: the checks behind the REST trigger endpoints."""
 
 from api.authentication import JwtCaller, SecretTokenCaller
-from api.exceptions import ApiError, PayloadTooLarge
+from api.exceptions import Forbidden, InvalidEvent, InvalidTopic, NotFound, PayloadTooLarge
 from realtime import errors
 from realtime.applications import AppSnapshot, app_snapshot
 from realtime.events import event_encode
 from realtime.tokens import Claims
 from realtime.topics import topic_allowed
 
-NOT_FOUND = ("not_found", "No such application.", 404)
+NO_SUCH_APPLICATION = "No such application."
 
 
 def trigger_application(caller, org: str, app: str) -> AppSnapshot:
@@ -18,13 +18,13 @@ def trigger_application(caller, org: str, app: str) -> AppSnapshot:
         application.organization_slug,
         str(application.organization_id),
     ):
-        raise ApiError(*NOT_FOUND)
+        raise NotFound(NO_SUCH_APPLICATION)
     if not isinstance(caller, JwtCaller | SecretTokenCaller):
-        raise ApiError("forbidden", "Use a secret token or a JWT as Bearer token.", 403)
+        raise Forbidden("Use a secret token or a JWT as Bearer token.")
     if caller.organization_id != application.organization_id:
-        raise ApiError(*NOT_FOUND)  # another organization's app: do not reveal it exists
+        raise NotFound(NO_SUCH_APPLICATION)  # another organization's app: do not reveal it exists
     if isinstance(caller, JwtCaller) and not caller.claims.covers_app(application.app_key):
-        raise ApiError("forbidden", "This JWT is not valid for this application.", 403)
+        raise Forbidden("This JWT is not valid for this application.")
     return application
 
 
@@ -40,9 +40,9 @@ def event_prepare(
     except errors.PayloadTooLarge as e:
         raise PayloadTooLarge(e.detail) from None
     except errors.InvalidTopic:
-        raise ApiError("invalid_topic", f"Invalid topic {topic!r}.", 400) from None
+        raise InvalidTopic(topic) from None
     except errors.InvalidEvent as e:
-        raise ApiError("invalid_event", e.detail, 400) from None
+        raise InvalidEvent(e.detail) from None
     if claims is not None and not topic_allowed(claims.publish, topic):
-        raise ApiError("forbidden", f"This JWT may not publish on {topic!r}.", 403)
+        raise Forbidden(f"This JWT may not publish on {topic!r}.")
     return payload_json

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from api.exceptions import ApiError
+from api.exceptions import ApplicationArchived
 from api.fields import MAX_PATTERNS, TopicPatternField
 from api.openapi import APP, ORG, errors
 from api.scoping import application_for_caller
@@ -162,7 +162,7 @@ class ApplicationUpdateApi(ApplicationApi):
     def patch(self, request, org: str, app: str):
         application = self.get_application(request, org, app)
         if application.archived:
-            raise ApiError("archived", "This application is archived and cannot change.", 409)
+            raise ApplicationArchived()
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         application = application_update(application=application, **data.validated_data)

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthentication
-from api.exceptions import ApiError
+from api.exceptions import BatchTooLarge, InvalidPayload
 from api.triggers import event_prepare, trigger_application
 from realtime.hub import broadcast_sync
 
@@ -69,7 +69,7 @@ class EventBatchApi(_TriggerApi):
         events = data.validated_data["events"]
         limit = settings.EXPUSHER_MAX_EVENTS_PER_BATCH
         if len(events) > limit:
-            raise ApiError("batch_too_large", f"A batch holds at most {limit} events.", 400)
+            raise BatchTooLarge(limit)
         # Every event is validated before any is sent: a batch is all or nothing.
         prepared = [
             (
@@ -93,4 +93,4 @@ def _payload(request) -> dict:
         if not fields:
             fields = {key: request.query_params.get(key) for key in request.query_params}
         return fields
-    raise ApiError("invalid_payload", "The JSON body must be an object.", 400)
+    raise InvalidPayload()

@@ -6,11 +6,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.exceptions import ApiError
+from api.exceptions import InvalidSecretToken, InvalidSessionRequest
 from api.fields import MAX_PATTERNS, TopicPatternField
 from api.services import session_create
 from organizations.selectors import secret_token_authenticate
 from organizations.services import secret_token_mark_used
+from realtime.tokens import MAX_USER_ID_LENGTH
 
 
 class SessionCreateApi(APIView):
@@ -30,7 +31,7 @@ class SessionCreateApi(APIView):
         apps = serializers.ListField(
             child=serializers.CharField(max_length=32), max_length=100, required=False
         )
-        user_id = serializers.CharField(max_length=128, required=False)
+        user_id = serializers.CharField(max_length=MAX_USER_ID_LENGTH, required=False)
         user_info = serializers.DictField(required=False)
         ttl = serializers.IntegerField(min_value=1, required=False)
 
@@ -42,10 +43,10 @@ class SessionCreateApi(APIView):
     def post(self, request):
         token = secret_token_authenticate(self._presented_token(request))
         if token is None:
-            raise ApiError("invalid_token", "Invalid, revoked or missing secret token.", 401)
+            raise InvalidSecretToken()
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():
-            raise ApiError("invalid", _first_error(data.errors), 422)
+            raise InvalidSessionRequest(_first_error(data.errors))
         fields = {k: v for k, v in data.validated_data.items() if k != "token"}
         session = session_create(token=token, **fields)
         secret_token_mark_used(token=token)

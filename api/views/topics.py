@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthentication
-from api.exceptions import ApiError
+from api.exceptions import Forbidden, InvalidPrefix, InvalidTopic, NotPresenceTopic
 from api.openapi import APP, ORG, errors
 from api.triggers import trigger_application
 from realtime.presence import get_presence
@@ -74,10 +74,10 @@ class _TopicsApi(APIView):
 
     def _topic(self, topic: str) -> str:
         if not topic_is_valid(topic):
-            raise ApiError("invalid_topic", f"Invalid topic {topic!r}.", 400)
+            raise InvalidTopic(topic)
         patterns = self._listen()
         if patterns is not None and not topic_allowed(patterns, topic):
-            raise ApiError("forbidden", f"This JWT may not listen on {topic!r}.", 403)
+            raise Forbidden(f"This JWT may not listen on {topic!r}.")
         return topic
 
 
@@ -100,7 +100,7 @@ class TopicListApi(_TopicsApi):
         application = trigger_application(request.user, org, app)
         prefix = request.query_params.get("prefix", "")
         if prefix and not topic_is_valid(prefix):
-            raise ApiError("invalid_prefix", f"Invalid topic prefix {prefix!r}.", 400)
+            raise InvalidPrefix(prefix)
         topics = async_to_sync(_occupied)(application.id, prefix, self._listen())
         return Response({"topics": topics})
 
@@ -153,9 +153,5 @@ class TopicPresenceApi(_TopicsApi):
         application = trigger_application(request.user, org, app)
         topic = self._topic(topic)
         if not is_presence_topic(topic):
-            raise ApiError(
-                "not_presence_topic",
-                f"{topic!r} is not a presence topic (presence:… or presence-…).",
-                400,
-            )
+            raise NotPresenceTopic(topic)
         return Response({"members": async_to_sync(_members)(application.id, topic)})

@@ -12,12 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthentication
-from api.exceptions import ApiError
+from api.exceptions import Forbidden, InvalidUserId
 from api.openapi import APP, ORG, errors
 from api.triggers import trigger_application
 from realtime.hub import send_control_sync
+from realtime.tokens import MAX_USER_ID_LENGTH
 
-MAX_USER_ID_LENGTH = 200
 USER_ID = OpenApiParameter(
     "user_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The JWT's `sub` claim."
 )
@@ -40,8 +40,8 @@ class UserDisconnectApi(APIView):
     def post(self, request, org: str, app: str, user_id: str):
         application = trigger_application(request.user, org, app)
         if isinstance(request.user, JwtCaller):
-            raise ApiError("forbidden", "Only a secret token may disconnect users.", 403)
+            raise Forbidden("Only a secret token may disconnect users.")
         if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
-            raise ApiError("invalid_user_id", "A user id has 1 to 200 characters.", 400)
+            raise InvalidUserId()
         send_control_sync(application.id, "disconnect_user", {"user_id": user_id})
         return Response({})

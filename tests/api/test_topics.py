@@ -268,6 +268,17 @@ async def test_a_jwt_may_not_disconnect_users(room, alice_app, jwt_for):
     assert (await room["alice-1"].reply(ref))["status"] == "ok"
 
 
+def test_it_refuses_user_ids_longer_than_a_jwt_may_carry(alice_app, alice_secret):
+    disconnect = f"{base(alice_app)}/users/{{}}/disconnect"
+    r = client(alice_secret).post(disconnect.format("u" * 129))
+    assert r.status_code == 400
+    assert r.json()["error"] == {
+        "code": "invalid_user_id",
+        "message": "A user id has 1 to 128 characters.",
+    }
+    assert client(alice_secret).post(disconnect.format("u" * 128)).status_code == 200
+
+
 @pytest.mark.parametrize("store", ["memory", "redis"])
 def test_it_answers_from_a_plain_sync_caller(store, settings, alice_app, alice_secret):
     """No event loop at all (a management command, a WSGI test): async_to_sync makes one."""
