@@ -9,6 +9,10 @@ Three kinds of caller reach the API (see api.authentication):
 
 Lookups outside the caller's scope raise a 404, never a 403: an outsider must not learn
 whether an organization, application or token exists.
+
+The realtime endpoints (triggers, topic queries, user disconnects) scope against the
+cached AppSnapshot rather than database rows, so that a warm trigger reads none; see
+application_snapshot_for_caller, which also answers the two 403s those endpoints have.
 """
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -16,9 +20,12 @@ from django.db.models import QuerySet
 from rest_framework.request import Request
 
 from api.authentication import JwtCaller, SecretTokenCaller
-from api.exceptions import NotFound
+from api.exceptions import Forbidden, NotFound
 from organizations import selectors
 from organizations.models import Application, Organization, SecretToken
+from realtime.applications import AppSnapshot, app_snapshot
+
+NO_SUCH_APPLICATION = "No such application."
 
 
 def caller_is_dashboard_user(request: Request) -> bool:
@@ -72,6 +79,29 @@ def application_for_caller(
         application.app_key
     ):
         raise NotFound("Application not found.")
+    return application
+
+
+def application_snapshot_for_caller(caller: object, org_ident: str, app_ident: str) -> AppSnapshot:
+    """The active application `app_ident` (app key or app id) of organization `org_ident`
+    (slug or id), from the AppSnapshot cache: a warm call reads no database row.
+
+    The caller must be a secret token or a JWT (403 otherwise). Another organization's
+    application is a 404; a JWT of this organization whose `apps` claim leaves the
+    application out gets a 403, which tells no outsider anything.
+    """
+    application = app_snapshot(app_ident)
+    if application is None or org_ident not in (
+        application.organization_slug,
+        str(application.organization_id),
+    ):
+        raise NotFound(NO_SUCH_APPLICATION)
+    if not isinstance(caller, JwtCaller | SecretTokenCaller):
+        raise Forbidden("Use a secret token or a JWT as Bearer token.")
+    if caller.organization_id != application.organization_id:
+        raise NotFound(NO_SUCH_APPLICATION)  # another organization's app: do not reveal it exists
+    if isinstance(caller, JwtCaller) and not caller.claims.covers_app(application.app_key):
+        raise Forbidden("This JWT is not valid for this application.")
     return application
 
 

@@ -1,31 +1,15 @@
-"""Who may trigger what: the checks behind the REST trigger endpoints."""
+"""What a trigger may send: the event checks behind the REST trigger endpoints.
 
-from api.authentication import JwtCaller, SecretTokenCaller
-from api.exceptions import Forbidden, InvalidEvent, InvalidTopic, NotFound, PayloadTooLarge
+Which application the caller may trigger on is api.scoping's question
+(application_snapshot_for_caller).
+"""
+
+from api.exceptions import Forbidden, InvalidEvent, InvalidTopic, PayloadTooLarge
 from realtime import errors
-from realtime.applications import AppSnapshot, app_snapshot
+from realtime.applications import AppSnapshot
 from realtime.events import event_encode
 from realtime.tokens import Claims
 from realtime.topics import topic_allowed
-
-NO_SUCH_APPLICATION = "No such application."
-
-
-def trigger_application(caller, org: str, app: str) -> AppSnapshot:
-    """The caller's active application named by `{org}` (slug or id) and `{app}`."""
-    application = app_snapshot(app)
-    if application is None or org not in (
-        application.organization_slug,
-        str(application.organization_id),
-    ):
-        raise NotFound(NO_SUCH_APPLICATION)
-    if not isinstance(caller, JwtCaller | SecretTokenCaller):
-        raise Forbidden("Use a secret token or a JWT as Bearer token.")
-    if caller.organization_id != application.organization_id:
-        raise NotFound(NO_SUCH_APPLICATION)  # another organization's app: do not reveal it exists
-    if isinstance(caller, JwtCaller) and not caller.claims.covers_app(application.app_key):
-        raise Forbidden("This JWT is not valid for this application.")
-    return application
 
 
 def event_prepare(

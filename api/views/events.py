@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 
 from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthentication
 from api.exceptions import BatchTooLarge, InvalidPayload
-from api.triggers import event_prepare, trigger_application
+from api.scoping import application_snapshot_for_caller
+from api.triggers import event_prepare
 from realtime.hub import broadcast_sync
 
 DEFAULT_TOPIC = "general"
@@ -27,7 +28,7 @@ class _TriggerApi(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def _application(self, org: str, app: str):
-        return trigger_application(self.request.user, org, app)
+        return application_snapshot_for_caller(self.request.user, org, app)
 
     def _claims(self):
         caller = self.request.user

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthentication
 from api.exceptions import Forbidden, InvalidPrefix, InvalidTopic, NotPresenceTopic
 from api.openapi import APP, ORG, errors
-from api.triggers import trigger_application
+from api.scoping import application_snapshot_for_caller
 from realtime.presence import get_presence
 from realtime.topics import is_presence_topic, topic_allowed, topic_is_valid
 
@@ -97,7 +97,7 @@ class TopicListApi(_TopicsApi):
         responses={200: OutputSerializer, **errors(400, 401, 403, 404)},
     )
     def get(self, request, org: str, app: str):
-        application = trigger_application(request.user, org, app)
+        application = application_snapshot_for_caller(request.user, org, app)
         prefix = request.query_params.get("prefix", "")
         if prefix and not topic_is_valid(prefix):
             raise InvalidPrefix(prefix)
@@ -119,7 +119,7 @@ class TopicGetApi(_TopicsApi):
         responses={200: OutputSerializer, **errors(400, 401, 403, 404)},
     )
     def get(self, request, org: str, app: str, topic: str):
-        application = trigger_application(request.user, org, app)
+        application = application_snapshot_for_caller(request.user, org, app)
         topic = self._topic(topic)
         subscriptions, users = async_to_sync(_counts)(application.id, topic)
         return Response(
@@ -150,7 +150,7 @@ class TopicPresenceApi(_TopicsApi):
         responses={200: OutputSerializer, **errors(400, 401, 403, 404)},
     )
     def get(self, request, org: str, app: str, topic: str):
-        application = trigger_application(request.user, org, app)
+        application = application_snapshot_for_caller(request.user, org, app)
         topic = self._topic(topic)
         if not is_presence_topic(topic):
             raise NotPresenceTopic(topic)

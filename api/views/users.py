@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthentication
 from api.exceptions import Forbidden, InvalidUserId
 from api.openapi import APP, ORG, errors
-from api.triggers import trigger_application
+from api.scoping import application_snapshot_for_caller
 from realtime.hub import send_control_sync
 from realtime.tokens import MAX_USER_ID_LENGTH
 
@@ -38,7 +38,7 @@ class UserDisconnectApi(APIView):
         responses={200: OutputSerializer, **errors(400, 401, 403, 404)},
     )
     def post(self, request, org: str, app: str, user_id: str):
-        application = trigger_application(request.user, org, app)
+        application = application_snapshot_for_caller(request.user, org, app)
         if isinstance(request.user, JwtCaller):
             raise Forbidden("Only a secret token may disconnect users.")
         if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
