@@ -22,16 +22,16 @@ _watched: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet]
 )
 
 
-def watch(session) -> None:
-    """Watch a session with a `token_id`, a `closed` flag and an async `close(error)`."""
-    if session.token_id is None:
+def watch(connection) -> None:
+    """Watch a connection with a `token_id`, a `closed` flag and an async `close(error)`."""
+    if connection.token_id is None:
         return
     loop = asyncio.get_running_loop()
-    sessions = _watched.get(loop)
-    if sessions is None:
-        sessions = _watched[loop] = weakref.WeakSet()
-        loop.create_task(_patrol(sessions))
-    sessions.add(session)
+    connections = _watched.get(loop)
+    if connections is None:
+        connections = _watched[loop] = weakref.WeakSet()
+        loop.create_task(_patrol(connections))
+    connections.add(connection)
 
 
 @database_sync_to_async
@@ -39,10 +39,10 @@ def _revoked(token_ids: set[int]) -> set[int]:
     return {token_id for token_id in token_ids if not secret_token_is_active(token_id)}
 
 
-async def _patrol(sessions: weakref.WeakSet) -> None:
+async def _patrol(connections: weakref.WeakSet) -> None:
     while True:
         await asyncio.sleep(settings.EXPUSHER_REVOCATION_CACHE_SECONDS)
-        live = [s for s in list(sessions) if not s.closed]
+        live = [s for s in list(connections) if not s.closed]
         if not live:
             continue
         try:
@@ -51,6 +51,6 @@ async def _patrol(sessions: weakref.WeakSet) -> None:
             # A database outage must not close anyone: revocation is checked again later.
             logger.warning("revocation check failed", exc_info=True)
             continue
-        for session in live:
-            if session.token_id in revoked:
-                await session.close(errors.TokenRevoked())
+        for connection in live:
+            if connection.token_id in revoked:
+                await connection.close(errors.TokenRevoked())
