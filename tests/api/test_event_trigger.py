@@ -142,10 +142,20 @@ def test_it_refuses_missing_or_bad_credentials_with_401(alice_app):
     assert bearer("not-a-jwt").post(url(alice_app), {"a": "1"}).status_code == 401
 
 
-def test_a_batch_is_validated_before_anything_is_sent(alice_app, alice_secret):
+@pytest.mark.django_db(transaction=True)
+async def test_a_batch_is_validated_before_anything_is_sent(alice_app, alice_secret, jwt_of):
+    ws = await subscriber(alice_app, jwt_of(), "ok")
     events = [{"topic": "ok", "event": "e", "payload": {}}, {"topic": "bad topic", "event": "e"}]
-    r = bearer(alice_secret).post(batch_url(alice_app), {"events": events}, format="json")
+    r = await sync_to_async(bearer(alice_secret).post)(
+        batch_url(alice_app), {"events": events}, format="json"
+    )
     assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_topic"
+    assert await ws.receive_nothing(timeout=0.2)  # not even the valid first event
+    await ws.disconnect()
+
+
+def test_a_batch_holds_at_most_ten_events(alice_app, alice_secret):
     too_many = [{"topic": "t", "event": "e"}] * 11
     r = bearer(alice_secret).post(batch_url(alice_app), {"events": too_many}, format="json")
     assert r.status_code == 400

@@ -66,6 +66,8 @@ def test_it_lists_the_organizations_tokens_newest_first(
 
 def test_it_revokes_a_token(client_for, alice_org, alice_token_and_secret):
     token, plaintext = alice_token_and_secret
+    # Cache "active" first, as a socket or a JWT call would: revoking must drop it.
+    assert secret_token_is_active(token.pk)
     other = client_for("alice_session")
     response = other.delete(_url(alice_org.slug, token.pk))
     assert response.status_code == 200, response.content
