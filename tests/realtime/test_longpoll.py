@@ -412,7 +412,7 @@ async def polled_until_gone(poller):
 
 
 async def test_a_session_ends_when_its_jwt_expires(alice_app, jwt_for):
-    jwt = jwt_for(ttl=1)
+    jwt = jwt_for(ttl=2)  # whole-second timestamps: 1 s could expire before the open
     poller = LongPoller(alice_app.app_key, jwt=jwt)
     await poller.open()
 
