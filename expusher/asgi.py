@@ -1,4 +1,10 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets to realtime.routing."""
+"""ASGI entry point: the Pusher HTTP API and Django share HTTP, WebSockets go to
+realtime.routing.
+
+The Pusher HTTP API (/apps/{app_id}/...) is answered by a small ASGI application of its
+own, before Django: a trigger is the hottest HTTP path, and it needs neither middleware nor
+a worker thread. Every other HTTP path is Django's.
+"""
 
 import os
 
@@ -10,11 +16,20 @@ django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from realtime.pusher import http as pusher_http  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
+
+
+async def http_application(scope, receive, send) -> None:
+    if pusher_http.serves(scope["path"]):
+        await pusher_http.pusher_http_api(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "http": http_application,
         "websocket": websocket_application,
     }
 )
