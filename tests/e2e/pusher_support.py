@@ -80,6 +80,10 @@ class PusherApp:
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/app/{self.key}"
 
+    def event_path(self, event: str) -> str:
+        """ExPusher's own REST trigger for this application (token or JWT)."""
+        return f"/api/organizations/{self.organization}/applications/{self.key}/event/{event}"
+
     def node_config(self, **config) -> dict:
         """The config of the Node drivers (the secret travels in the environment)."""
         return {
