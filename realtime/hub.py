@@ -23,7 +23,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from realtime.messages import (
-    Event,
     HubMessage,
     PresenceChange,
     message_from_wire,
@@ -114,10 +113,6 @@ class Hub:
             group, {"type": BROADCAST, "group": group, "message": message_to_wire(message)}
         )
 
-    async def broadcast(self, app_id: int, topic: str, event: str, payload: str | bytes) -> None:
-        """Publish an event whose payload realtime.events validated and encoded once."""
-        await self.publish(app_id, Event(topic, event, payload))
-
     async def send_control(self, app_id: int, action: str, data: dict[str, Any]) -> None:
         group = _control_group(app_id)
         await self.layer.group_send(
@@ -185,19 +180,10 @@ def get_hub() -> Hub:
     return hub
 
 
-async def broadcast(app_id: int, topic: str, event: str, payload: str | bytes) -> None:
-    await get_hub().broadcast(app_id, topic, event, payload)
-
-
-async def publish(app_id: int, message: HubMessage) -> None:
-    await get_hub().publish(app_id, message)
-
-
 async def send_control(app_id: int, action: str, data: dict[str, Any]) -> None:
     await get_hub().send_control(app_id, action, data)
 
 
 # For synchronous callers (DRF views run in a worker thread): under an ASGI server this
 # runs on the server's event loop, so local sockets are written from their own loop.
-broadcast_sync = async_to_sync(broadcast)
 send_control_sync = async_to_sync(send_control)

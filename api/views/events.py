@@ -18,7 +18,7 @@ from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthenti
 from api.exceptions import BatchTooLarge, InvalidPayload
 from api.scoping import application_snapshot_for_caller
 from api.triggers import event_prepare
-from realtime.hub import broadcast_sync
+from realtime.events import event_trigger_sync
 
 DEFAULT_TOPIC = "general"
 
@@ -49,7 +49,7 @@ class EventTriggerApi(_TriggerApi):
         payload = _payload(request)
         topic = payload.pop("topic", None) or request.query_params.get("topic") or DEFAULT_TOPIC
         payload_json = event_prepare(application, self._claims(), topic, event, payload)
-        broadcast_sync(application.id, topic, event, payload_json)
+        event_trigger_sync(application.id, topic, event, payload_json)
         return Response({})
 
 
@@ -81,7 +81,7 @@ class EventBatchApi(_TriggerApi):
             for e in events
         ]
         for topic, event, payload_json in prepared:
-            broadcast_sync(application.id, topic, event, payload_json)
+            event_trigger_sync(application.id, topic, event, payload_json)
         return Response({"sent": len(prepared)})
 
 

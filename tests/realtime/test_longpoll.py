@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.test import AsyncClient
 
 from organizations import services
+from realtime.events import event_trigger
 from realtime.hub import get_hub
 from realtime.phoenix import longpoll_sessions
 from realtime.phoenix.longpoll_sessions import TOKEN_SALT, local_sessions
@@ -243,7 +244,7 @@ async def test_a_waiting_poll_is_answered_as_soon_as_a_frame_arrives(settings, l
     await asyncio.sleep(0.05)
     assert not waiting.done()
 
-    await get_hub().broadcast(lp_app_id(), "room:3", "tick", '{"n":1}')
+    await event_trigger(lp_app_id(), "room:3", "tick", '{"n":1}')
 
     body = await asyncio.wait_for(waiting, 10)
     assert body["status"] == 200
@@ -273,7 +274,7 @@ async def test_a_second_poll_takes_over_and_the_first_answers_204(settings, lp):
     second = asyncio.create_task(lp.get())
 
     assert (await asyncio.wait_for(first, 10))["status"] == 204
-    await get_hub().broadcast(lp_app_id(), "room:4", "tick", "{}")
+    await event_trigger(lp_app_id(), "room:4", "tick", "{}")
     body = await asyncio.wait_for(second, 10)
     assert body["status"] == 200 and len(body["messages"]) == 1
 
