@@ -203,6 +203,15 @@ async def test_channels_lists_the_occupied_ones(pusher_api, connect, alice_app, 
     assert counts.json["channels"]["orders"] == {"subscription_count": 1}
 
 
+async def test_escaped_query_values_are_signed_unescaped(pusher_api):
+    """urlencode() sends "a,b" as "a%2Cb"; the libraries sign the value itself."""
+    query = {"info": "subscription_count,user_count", "filter_by_prefix": "presence-"}
+    path = pusher_api.signed_path("GET", f"{pusher_api.prefix}/channels", query=query)
+    escaped = path.replace(",", "%2C").replace("presence-", "presence%2D")
+    response = await pusher_api.raw("GET", escaped)
+    assert (response.status, response.json) == (200, {"channels": {}})
+
+
 async def test_channels_refuses_user_count_beyond_presence_channels(pusher_api):
     response = await pusher_api.get("/channels", {"info": "user_count"})
     assert (response.status, response.code) == (400, "invalid_info")
