@@ -1,8 +1,5 @@
 """Application pages: create (the only time the secret is shown), detail, settings, archive."""
 
-from urllib.parse import urlsplit
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -12,22 +9,7 @@ from django.views.decorators.http import require_safe
 from organizations import selectors, services
 from organizations.forms import ApplicationCreateForm, ApplicationSettingsForm, ArchiveForm
 from organizations.views.access import found_or_404, organization_view
-
-
-def _integration(organization, application, app_secret: str | None = None) -> dict:
-    """Values for the copy-paste snippets, derived from SITE_URL (where customers reach us)."""
-    site = urlsplit(settings.SITE_URL)
-    ssl = site.scheme == "https"
-    return {
-        "site_url": settings.SITE_URL,
-        "host": site.hostname,
-        "netloc": site.netloc,
-        "port": site.port or (443 if ssl else 80),
-        "ssl": ssl,
-        "organization": organization,
-        "application": application,
-        "app_secret": app_secret,
-    }
+from organizations.views.integration import integration_context
 
 
 @organization_view
@@ -43,7 +25,7 @@ def application_create(request, *, organization, membership):
             form.add_error(None, error)
         else:
             # The secret is rendered in this response only; later pages show placeholders.
-            context = _integration(organization, application, app_secret)
+            context = integration_context(organization, application, app_secret)
             return render(request, "organizations/application_created.html", context)
     return render(
         request,
@@ -58,7 +40,7 @@ def application_detail(request, *, organization, membership, app_key: str):
     application = found_or_404(
         selectors.application_get(organization=organization, ident=app_key, include_archived=True)
     )
-    context = _integration(organization, application)
+    context = integration_context(organization, application)
     context["membership"] = membership
     return render(request, "organizations/application_detail.html", context)
 

@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from organizations.models import Application
 from organizations.selectors import application_secret
+from tests.organizations.snippets import page_snippets
 
 
 def _create(client, organization, name="Live Scores"):
@@ -28,10 +29,14 @@ def test_it_creates_an_application_and_shows_its_credentials(alice_client, alice
         f"{application.app_key}/event/new_message" in page
     )
     assert "Authorization: Bearer $JWT" in page
-    assert 'host="push.example.com"' in page
-    assert "port=443" in page
-    assert '&lt;script src="https://push.example.com/js/pusher.js"&gt;' in page
-    assert f'new PusherLite("{application.app_key}", {{host: "push.example.com"' in page
+    snippets = page_snippets(page)
+    assert 'host="push.example.com"' in snippets["python"]
+    assert "port=443" in snippets["python"]
+    assert '<script src="https://push.example.com/js/pusher.js">' in snippets["phoenix-browser"]
+    assert (
+        f'new PusherLite("{application.app_key}", {{host: "push.example.com"'
+        in snippets["phoenix-browser"]
+    )
 
 
 def test_it_shows_the_app_secret_only_once(alice_client, alice_org, alice, superuser_client):
