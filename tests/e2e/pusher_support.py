@@ -316,6 +316,7 @@ class PysherClient:
     """A PyPI `Pysher` client: a websocket thread; callbacks feed a queue of records.
 
     Records are dicts like the Node drivers': {"type": "connected", "socket_id"},
+    {"type": "ping"} (the server pinged; Pysher answers), {"type": "pusher_error", "data"},
     {"type": "subscription_succeeded" | "subscription_error", "channel", "data"},
     {"type": "member_added" | "member_removed", "channel", "data"}, {"type": "event",
     "channel", "event", "data"} (data as Pysher passes it: the string from the wire).
@@ -367,6 +368,8 @@ class PysherClient:
         self.pusher.connection.bind(
             "pusher:error", lambda data: self._put({"type": "pusher_error", "data": data})
         )
+        # Pysher answers the server's pings itself; this only records that one came.
+        self.pusher.connection.bind("pusher:ping", lambda data: self._put({"type": "ping"}))
         self.pusher.connect()
 
     def _put(self, record: dict) -> None:
