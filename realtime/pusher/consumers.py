@@ -10,13 +10,11 @@ tells a stock client whether to reconnect.
 import logging
 from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
-
 from realtime import errors
 from realtime.identity import aidentify_app
 from realtime.pusher import protocol
 from realtime.pusher.handler import PusherHandler
+from realtime.transport import HandlerConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +37,7 @@ def _origin(scope) -> str | None:
     return None
 
 
-class PusherSocketConsumer(AsyncWebsocketConsumer):
-    # Like the Phoenix consumer: no channel-layer channel per socket, the hub fans out.
-    channel_layer_alias = None
-
+class PusherSocketConsumer(HandlerConsumer):
     async def connect(self) -> None:
         self.handler = None
         await self.accept()
@@ -50,39 +45,12 @@ class PusherSocketConsumer(AsyncWebsocketConsumer):
         try:
             _protocol_version(self.scope)
             identity = await aidentify_app(app_key, _origin(self.scope))
-            handler = PusherHandler(identity, self._write, self._close)
+            handler = PusherHandler(identity, self.write, self.close_with)
             await handler.admit()
         except errors.ProtocolError as e:
             logger.info("refused Pusher socket for app %r: %s", app_key[:32], e.detail)
-            await self._write(protocol.error(e.code, e.detail))
+            await self.write(protocol.error(e.code, e.detail))
             await self.close(code=e.code)
             return
         self.handler = handler
         await handler.start()
-
-    async def receive(self, text_data=None, bytes_data=None) -> None:
-        if self.handler is None:
-            return
-        data = text_data if text_data is not None else bytes_data
-        if len(data) > settings.EXPUSHER_MAX_MESSAGE_BYTES:
-            await self.close(code=errors.MESSAGE_TOO_BIG)
-            return
-        await self.handler.receive(data)
-
-    async def disconnect(self, code) -> None:
-        if self.handler is not None:
-            await self.handler.stop()
-
-    async def dispatch(self, message) -> None:
-        # As in the Phoenix consumer: frames never touch the database, skip Channels'
-        # per-message close_old_connections thread hop.
-        if message["type"] == "websocket.receive":
-            await self.websocket_receive(message)
-        else:
-            await super().dispatch(message)
-
-    async def _write(self, frame: str) -> None:
-        await self.send(text_data=frame)
-
-    async def _close(self, code: int) -> None:
-        await self.close(code=code)

@@ -1,0 +1,48 @@
+"""What the WebSocket consumers of both protocols share: a transport around a handler.
+
+A consumer's `connect` builds the protocol's handler (an object with `receive(data)` and
+`stop()`) and sets `self.handler`; from then on every frame goes to it, bounded in size,
+and the end of the socket stops it.
+"""
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from realtime import errors
+
+
+class HandlerConsumer(AsyncWebsocketConsumer):
+    # Sockets get no channel-layer channel of their own: the process's hub receives each
+    # broadcast once and writes it to the local sockets (see realtime/hub.py).
+    channel_layer_alias = None
+    handler = None
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if self.handler is None:
+            return
+        data = text_data if text_data is not None else bytes_data
+        if len(data) > settings.EXPUSHER_MAX_MESSAGE_BYTES:
+            await self.close(code=errors.MESSAGE_TOO_BIG)
+            return
+        await self.handler.receive(data)
+
+    async def disconnect(self, code) -> None:
+        if self.handler is not None:
+            await self.handler.stop()
+
+    async def dispatch(self, message) -> None:
+        # Channels closes stale database connections before every message; our frames
+        # never touch the database, so skip that thread hop on the hot path.
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
+    async def write(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            await self.send(bytes_data=frame)
+        else:
+            await self.send(text_data=frame)
+
+    async def close_with(self, code: int) -> None:
+        await self.close(code=code)
