@@ -97,6 +97,25 @@ def write_without_waiting() -> None:
     tcp.Connection.write = write
 
 
+def skip_form_parsing() -> None:
+    """Do not let Twisted parse request bodies that daphne never reads that way.
+
+    twisted.web's Request parses a POST's Content-Type through the email package and
+    decodes form bodies into `request.args`; daphne hands the raw body to the ASGI
+    application and never looks at `args`. That parse was about a tenth of the CPU of a
+    Pusher HTTP API trigger.
+    """
+    from daphne.http_protocol import WebRequest
+
+    init = WebRequest.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._parsePOSTFormSubmission = False
+
+    WebRequest.__init__ = __init__
+
+
 def freeze_startup_heap() -> None:
     """Load the whole application, then move it out of the garbage collector's sight.
 
@@ -121,6 +140,7 @@ def main() -> None:
     close_instead_of_dropping()
     access_log_without_query_strings()
     write_without_waiting()
+    skip_form_parsing()
     freeze_startup_heap()
     CommandLineInterface().run(daphne_arguments(sys.argv[1:]))
 
