@@ -116,6 +116,15 @@ def skip_form_parsing() -> None:
     WebRequest.__init__ = __init__
 
 
+def pusher_api_fast_path() -> None:
+    """Serve connections that start with a Pusher HTTP API request on a lean HTTP/1.1
+    path instead of daphne's (expusher.api_fast_path)."""
+    from expusher.api_fast_path import Api, install
+    from realtime.pusher import http
+
+    install(Api(app=http.pusher_http_api, serves=http.serves, max_body=http.body_limit))
+
+
 def freeze_startup_heap() -> None:
     """Load the whole application, then move it out of the garbage collector's sight.
 
@@ -142,6 +151,7 @@ def main() -> None:
     write_without_waiting()
     skip_form_parsing()
     freeze_startup_heap()
+    pusher_api_fast_path()
     CommandLineInterface().run(daphne_arguments(sys.argv[1:]))
 
 
