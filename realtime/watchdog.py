@@ -1,8 +1,11 @@
-"""Closes live sockets whose JWT came from a secret token that has since been revoked.
+"""Closes live connections whose JWT's secret token was revoked, or whose application
+was archived since they connected.
 
-One task per process (per event loop) looks at the distinct secret tokens behind its
-sockets every EXPUSHER_REVOCATION_CACHE_SECONDS; the check itself is cached, so a process
-with thousands of sockets asks the database about each token at most once per period.
+One task per process (per event loop) looks at the distinct secret tokens and applications
+behind its connections every EXPUSHER_REVOCATION_CACHE_SECONDS; both checks are cached, so
+a process with thousands of connections asks the database about each token and each
+application at most once per period. Every process does this for its own connections, so
+a revocation or an archive reaches all of them without any message between processes.
 """
 
 import asyncio
@@ -14,6 +17,7 @@ from django.conf import settings
 
 from organizations.selectors import secret_token_is_active
 from realtime import errors
+from realtime.applications import app_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +27,7 @@ _watched: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet]
 
 
 def watch(connection) -> None:
-    """Watch a connection with a `token_id`, a `closed` flag and an async `close(error)`."""
-    if connection.token_id is None:
-        return
+    """Watch a connection with `app`, `token_id`, a `closed` flag and `close(error)`."""
     loop = asyncio.get_running_loop()
     connections = _watched.get(loop)
     if connections is None:
@@ -35,8 +37,10 @@ def watch(connection) -> None:
 
 
 @database_sync_to_async
-def _revoked(token_ids: set[int]) -> set[int]:
-    return {token_id for token_id in token_ids if not secret_token_is_active(token_id)}
+def _gone(token_ids: set[int], app_keys: set[str]) -> tuple[set[int], set[str]]:
+    """(revoked secret tokens, applications no longer active) among those given."""
+    revoked = {token_id for token_id in token_ids if not secret_token_is_active(token_id)}
+    return revoked, {key for key in app_keys if app_snapshot(key) is None}
 
 
 async def _patrol(connections: weakref.WeakSet) -> None:
@@ -45,12 +49,15 @@ async def _patrol(connections: weakref.WeakSet) -> None:
         live = [s for s in list(connections) if not s.closed]
         if not live:
             continue
+        tokens = {c.token_id for c in live if c.token_id is not None}
         try:
-            revoked = await _revoked({s.token_id for s in live})
+            revoked, archived = await _gone(tokens, {c.app.app_key for c in live})
         except Exception:
-            # A database outage must not close anyone: revocation is checked again later.
+            # A database outage must not close anyone: this is checked again later.
             logger.warning("revocation check failed", exc_info=True)
             continue
         for connection in live:
-            if connection.token_id in revoked:
+            if connection.app.app_key in archived:
+                await connection.close(errors.ApplicationDisabled())
+            elif connection.token_id in revoked:
                 await connection.close(errors.TokenRevoked())

@@ -87,6 +87,28 @@ async def test_a_socket_is_closed_when_its_secret_token_is_revoked(
     assert await a.ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 4009}
 
 
+async def test_archiving_an_application_closes_its_sockets_with_4003(
+    layer, connect, alice_app, jwt_for, settings
+):
+    from tests.realtime.pusher.test_pusher_socket import PusherClient, established
+
+    settings.EXPUSHER_REVOCATION_CACHE_SECONDS = 1
+    settings.EXPUSHER_APP_CACHE_SECONDS = 1
+    _, _, with_jwt = await connect(alice_app.app_key, jwt_for())
+    _, _, anonymous = await connect(alice_app.app_key, headers=[(b"origin", b"https://x.test")])
+    from channels.testing import WebsocketCommunicator
+
+    from expusher.asgi import application
+
+    ws = WebsocketCommunicator(application, f"/app/{alice_app.app_key}?protocol=7")
+    assert (await ws.connect())[0]
+    await established(PusherClient(ws))
+
+    await sync_to_async(services.application_archive)(application=alice_app)
+    for socket in (with_jwt.ws, anonymous.ws, ws):
+        assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4003}
+
+
 def test_tokens_from_subprotocols_decode_padding_free_base64():
     from realtime.identity import token_from_subprotocols
 
