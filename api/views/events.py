@@ -10,12 +10,13 @@ trigger with a JWT reads no database row on its way to the hub.
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthentication
 from api.exceptions import BatchTooLarge, InvalidPayload
+from api.parsers import JSONParser
 from api.scoping import application_snapshot_for_caller
 from api.triggers import event_prepare
 from realtime.events import event_trigger_sync

@@ -2,12 +2,13 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.exceptions import InvalidSecretToken, InvalidSessionRequest
 from api.fields import MAX_PATTERNS, TopicPatternField
+from api.parsers import JSONParser
 from api.services import session_create
 from organizations.selectors import secret_token_authenticate
 from organizations.services import secret_token_mark_used
