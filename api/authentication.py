@@ -15,6 +15,7 @@ from organizations.secrets import SECRET_TOKEN_PREFIX
 from organizations.selectors import secret_token_authenticate, secret_token_is_active
 from organizations.services import secret_token_mark_used
 from realtime import tokens
+from realtime.denylist import jwt_denied
 
 REALM = 'Bearer realm="expusher"'
 
@@ -94,6 +95,8 @@ class JwtAuthentication(BaseAuthentication):
             raise AuthenticationFailed("Invalid JWT.") from None
         if not secret_token_is_active(claims.token_id):
             raise AuthenticationFailed("The secret token behind this JWT was revoked.")
+        if jwt_denied(claims.jti):
+            raise AuthenticationFailed("This JWT's user was disconnected by the application.")
         return JwtCaller(claims), claims
 
     def authenticate_header(self, request) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from realtime import errors
+from realtime.denylist import jwt_deny
 from realtime.hub import get_hub
 from realtime.identity import Identity
 from realtime.messages import HubMessage, PresenceChange
@@ -196,6 +197,10 @@ class Connection:
     async def control(self, action: str, data: dict[str, Any]) -> None:
         if action == "disconnect_user" and self.user_id is not None:
             if data.get("user_id") == self.user_id:
+                # Denied first: the client reconnects as soon as it sees the close.
+                identity = self.identity
+                if identity.jti and identity.expires_at is not None:
+                    await jwt_deny(identity.jti, identity.expires_at)
                 await self.close(errors.Unauthorized("disconnected by the application"))
 
 

@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from organizations.selectors import secret_token_is_active
 from realtime import errors, tokens
 from realtime.applications import AppSnapshot, app_is_archived, app_snapshot
+from realtime.denylist import jwt_denied
 from realtime.topics import topic_allowed
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Identity:
     info: dict[str, Any] = field(default_factory=dict)
     token_id: int | None = None  # the secret token behind the JWT, for revocation
     expires_at: int | None = None
+    jti: str = ""  # the JWT's id, denied when the application disconnects its user
 
     def can_listen(self, topic: str) -> bool:
         return topic_allowed(self.listen, topic)
@@ -100,6 +102,8 @@ def identify(app_key: str | None, jwt: str | None, origin: str | None, unique_id
         raise errors.Unauthorized("token is not valid for this application")
     if not secret_token_is_active(claims.token_id):
         raise errors.TokenRevoked()
+    if jwt_denied(claims.jti):
+        raise errors.Unauthorized("this JWT's user was disconnected by the application")
     return Identity(
         app,
         claims.listen,
@@ -108,6 +112,7 @@ def identify(app_key: str | None, jwt: str | None, origin: str | None, unique_id
         info=claims.info,
         token_id=claims.token_id,
         expires_at=claims.expires_at,
+        jti=claims.jti,
     )
 
 

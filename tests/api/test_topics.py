@@ -251,6 +251,29 @@ async def test_disconnect_closes_the_users_sockets_and_only_theirs(room, alice_a
     assert r.json() == {"members": [{"id": "bob", "info": {}, "connections": 1}]}
 
 
+async def test_a_disconnected_users_jwt_stays_refused_until_a_new_one_is_issued(
+    layer, connect, alice_app, alice_secret, jwt_for
+):
+    jwt = jwt_for(user_id="dave")
+    socket = await joined(connect, alice_app, jwt, "general")
+    other = jwt_for(user_id="erin")
+    bystander = await joined(connect, alice_app, other, "general")
+
+    assert (await post(f"{base(alice_app)}/users/dave/disconnect", alice_secret)).status_code == 200
+    assert await closed_with(socket) == 4009
+
+    # The stock client comes straight back with the same JWT: refused, socket and REST alike.
+    connected, _, _ = await connect(alice_app.app_key, jwt)
+    assert not connected
+    r = await post(f"{base(alice_app)}/event/e?topic=general", jwt)
+    assert r.status_code == 401
+    # A newly issued JWT for the same user works; other users were never affected.
+    await joined(connect, alice_app, jwt_for(user_id="dave"), "general")
+    assert (await post(f"{base(alice_app)}/event/e?topic=general", other)).status_code == 200
+    ref = await bystander.push("phoenix", "heartbeat")
+    assert (await bystander.reply(ref))["status"] == "ok"
+
+
 async def test_disconnecting_a_user_without_sockets_is_fine(room, alice_app, alice_secret):
     r = await post(f"{base(alice_app)}/users/nobody/disconnect", alice_secret)
 

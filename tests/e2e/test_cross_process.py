@@ -83,6 +83,33 @@ def test_a_sequence_triggered_on_a_arrives_on_b_in_order(
     assert received == list(range(EVENTS_IN_SEQUENCE))
 
 
+def test_a_user_disconnected_through_b_stays_out_of_a_and_b(
+    phoenix, server_a, server_b, redis_tenant
+):
+    from tests.e2e.conftest import socket_path, upgrade_status
+
+    dave = session_jwt(server_a, redis_tenant, listen=["general"], user_id="dave")
+    client = _client(phoenix, server_a, redis_tenant, dave)
+
+    status, _, body = server_b.post(
+        f"/api/organizations/{redis_tenant.organization}/applications/"
+        f"{redis_tenant.app_key}/users/dave/disconnect",
+        headers={"Authorization": f"Bearer {redis_tenant.token}"},
+    )
+    assert status == 200, body
+    assert client.expect("close")["code"] == 4009
+
+    # The stock client keeps trying with the same JWT; no process lets it back in.
+    with pytest.raises(AssertionError):
+        client.expect("open", timeout=3)
+    for server in (server_a, server_b):
+        path = socket_path(app_key=redis_tenant.app_key, jwt=dave, vsn="2.0.0")
+        assert upgrade_status(server, path) == 403
+    # A newly issued JWT for dave gets in.
+    fresh = session_jwt(server_b, redis_tenant, listen=["general"], user_id="dave")
+    _client(phoenix, server_b, redis_tenant, fresh)
+
+
 def test_a_keeps_delivering_after_b_is_killed(phoenix, server_a, server_b, redis_tenant, jwt):
     on_a = _client(phoenix, server_a, redis_tenant, jwt)
     on_b = _client(phoenix, server_b, redis_tenant, jwt)
