@@ -4,7 +4,7 @@ so organizations.views.access.organization_view decides who may see it."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from organizations.forms import EmailAuthenticationForm, InclusivePasswordResetForm
+from organizations.forms import InclusivePasswordResetForm
 from organizations.views import accounts, applications, dashboard, members, tokens
 
 account_patterns = [
@@ -12,7 +12,7 @@ account_patterns = [
     path("signup/", accounts.signup, name="signup"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
+        accounts.LoginView.as_view(),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +13,7 @@ from api.parsers import JSONParser
 from api.services import session_create
 from organizations.selectors import secret_token_authenticate
 from organizations.services import secret_token_mark_used
+from organizations.throttle import client_address, failures_per_address
 from realtime.tokens import MAX_USER_ID_LENGTH
 
 
@@ -42,8 +44,15 @@ class SessionCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, auth=[])
     def post(self, request):
+        # Guessing secret tokens: past a number of failures an address waits (429), even
+        # with the right token (organizations.throttle).
+        address, limit = client_address(request), failures_per_address("sessions")
+        wait = limit.retry_after(address)
+        if wait:
+            raise Throttled(wait)
         token = secret_token_authenticate(self._presented_token(request))
         if token is None:
+            limit.failed(address)
             raise InvalidSecretToken()
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():

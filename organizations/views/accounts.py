@@ -1,15 +1,16 @@
-"""Home page and sign-up. Log in, log out and password reset are Django's own views."""
+"""Home page, sign-up and log-in. Log out and password reset are Django's own views."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from organizations import services
-from organizations.forms import SignupForm
+from organizations import services, throttle
+from organizations.forms import EmailAuthenticationForm, SignupForm
 
 
 def home(request):
@@ -48,3 +49,33 @@ def signup(request):
                 },
             )
     return render(request, "registration/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in, refusing with 429 an account or an address that failed too often
+    (organizations.throttle): past the limit even the right password waits."""
+
+    authentication_form = EmailAuthenticationForm
+
+    def post(self, request, *args, **kwargs):
+        self.account = (request.POST.get("username") or "").strip().lower()[:150]
+        self.address = throttle.client_address(request)
+        wait = max(
+            throttle.login_failures_per_account().retry_after(self.account),
+            throttle.failures_per_address("login").retry_after(self.address),
+        )
+        if wait:
+            context = self.get_context_data(form=self.authentication_form(request), wait=wait)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        throttle.login_failures_per_account().failed(self.account)
+        throttle.failures_per_address("login").failed(self.address)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        throttle.login_failures_per_account().reset(self.account)
+        return super().form_valid(form)
