@@ -118,8 +118,8 @@ def skip_form_parsing() -> None:
 
 def pusher_api_fast_path() -> None:
     """Serve connections that start with a Pusher HTTP API request on a lean HTTP/1.1
-    path instead of daphne's (expusher.api_fast_path)."""
-    from expusher.api_fast_path import Api, install
+    path instead of daphne's (expusher.front_door)."""
+    from expusher.front_door import Api, install
     from realtime.pusher import http
 
     install(Api(app=http.pusher_http_api, serves=http.serves, max_body=http.body_limit))

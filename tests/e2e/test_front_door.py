@@ -1,4 +1,4 @@
-"""The lean HTTP/1.1 path for the Pusher HTTP API (expusher/api_fast_path.py), on a live
+"""The lean HTTP/1.1 path for the Pusher HTTP API (expusher.front_door.py), on a live
 daphne process, with raw sockets: what the official libraries do (keep-alive) works, and
 what they do not do gets a clear answer or goes back to daphne.
 """
