@@ -1,24 +1,34 @@
-"""A lean HTTP/1.1 path for the Pusher HTTP API inside daphne's server.
+"""The front door of daphne's server: every new TCP connection's first request.
 
-daphne turns every HTTP request into a twisted.web Request and an ASGI application
-instance with its own queue and checker: about 0.8 ms of CPU, most of a Pusher trigger.
-The official server libraries keep one connection open and send only `/apps/...`
-requests on it, so a connection whose first request is for the Pusher HTTP API is served
-here instead: requests are parsed with a few byte operations, handed to the same ASGI
-application (realtime.pusher.http) on the same event loop, and answered in order. The
-first request for any other path on such a connection (a proxy may pool connections)
-hands the connection, from that request on, back to daphne, so Django still answers it.
+Admission: a connection must send its first request head (request line and headers)
+within EXPUSHER_HEAD_TIMEOUT_SECONDS, or it is answered 408 and closed; and one client
+address may hold at most EXPUSHER_HALF_OPEN_PER_ADDRESS connections that have not sent
+theirs yet (more are closed at once). Without this, connections that dribble a header
+line every few seconds stay open for good (Twisted re-arms its idle timer on every byte),
+and about a thousand of them exhaust the process's file descriptors.
 
-What this path leaves out, on purpose: chunked request bodies (411: the libraries send
+Then a lean HTTP/1.1 path for the Pusher HTTP API. daphne turns every HTTP request into a
+twisted.web Request and an ASGI application instance with its own queue and checker:
+about 0.8 ms of CPU, most of a Pusher trigger. The official server libraries keep one
+connection open and send only `/apps/...` requests on it, so a connection whose first
+request is for the Pusher HTTP API is served here instead: requests are parsed with a few
+byte operations, handed to the same ASGI application (realtime.pusher.http) on the same
+event loop, and answered in order. The first request for any other path on such a
+connection (a proxy may pool connections) hands the connection, from that request on,
+back to daphne, so Django still answers it.
+
+What the API path leaves out, on purpose: chunked request bodies (411: the libraries send
 Content-Length), HTTP/2 and daphne's access log (refusals are logged by the API itself).
 """
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from django.conf import settings
 from twisted.internet import protocol, tcp
 
 logger = logging.getLogger(__name__)
@@ -33,6 +43,7 @@ REASONS = {
     401: b"Unauthorized",
     403: b"Forbidden",
     404: b"Not Found",
+    408: b"Request Timeout",
     405: b"Method Not Allowed",
     411: b"Length Required",
     413: b"Content Too Large",
@@ -63,21 +74,38 @@ def _is_api(data: bytes) -> bool:
 
 
 class FirstRequestRouter(protocol.Protocol):
-    """Looks at a new connection's first bytes and gives it to the API path or to daphne."""
+    """Admits a new connection once its first request head is in, within the deadline,
+    then gives it to the API path or to daphne."""
+
+    half_open: Counter = Counter()  # client address -> connections still sending a head
 
     def __init__(self, build_daphne, addr, api):
         self._build_daphne, self._addr, self._api = build_daphne, addr, api
         self._buffer = b""
+        self._address: str | None = None
+        self._deadline = None
 
     def connectionMade(self) -> None:
         if not isinstance(self.transport, tcp.Server):
             # TLS and UNIX-socket transports wrap their protocol differently: daphne's.
             handover(self.transport, self._build_daphne(self._addr), b"")
+            return
+        address = self.transport.getPeer().host
+        if self.half_open[address] >= settings.EXPUSHER_HALF_OPEN_PER_ADDRESS:
+            logger.warning("refused a connection from %s: too many half-open ones", address)
+            self.transport.abortConnection()
+            return
+        self._address = address
+        self.half_open[address] += 1
+        self._deadline = _reactor().callLater(
+            settings.EXPUSHER_HEAD_TIMEOUT_SECONDS, self._too_slow
+        )
 
     def dataReceived(self, data: bytes) -> None:
         self._buffer += data
-        if len(self._buffer) < PEEK_BYTES and b"\n" not in self._buffer:
-            return  # not enough to tell yet
+        if b"\r\n\r\n" not in self._buffer and len(self._buffer) <= MAX_HEAD_BYTES:
+            return  # the head is not complete yet
+        self._admitted()
         if _is_api(self._buffer):
             api = ApiConnection(self._build_daphne, self._addr, self._api)
             handover(self.transport, api, self._buffer)
@@ -85,7 +113,24 @@ class FirstRequestRouter(protocol.Protocol):
             handover(self.transport, self._build_daphne(self._addr), self._buffer)
 
     def connectionLost(self, reason=None) -> None:
-        pass  # closed before its first request was readable
+        self._admitted()  # closed before its first request head was in
+
+    def _admitted(self) -> None:
+        """The head is in (or the connection is gone): it no longer counts as half-open."""
+        if self._deadline is not None and self._deadline.active():
+            self._deadline.cancel()
+        self._deadline = None
+        if self._address is not None:
+            self.half_open[self._address] -= 1
+            if self.half_open[self._address] <= 0:
+                del self.half_open[self._address]
+            self._address = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        self._admitted()
+        self.transport.write(_Response(status=408).encode(keep_alive=False))
+        self.transport.loseConnection()
 
 
 def handover(transport, new_protocol, data: bytes) -> None:

@@ -125,6 +125,19 @@ def pusher_api_fast_path() -> None:
     install(Api(app=http.pusher_http_api, serves=http.serves, max_body=http.body_limit))
 
 
+def raise_file_limit() -> None:
+    """Let the process hold as many sockets as the system allows it (soft limit := hard).
+
+    The common soft limit of 1,024 file descriptors caps a server at about a thousand
+    connections, however much memory and CPU it has left.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def freeze_startup_heap() -> None:
     """Load the whole application, then move it out of the garbage collector's sight.
 
@@ -146,6 +159,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expusher.settings")
     from daphne.cli import CommandLineInterface
 
+    raise_file_limit()
     close_instead_of_dropping()
     access_log_without_query_strings()
     write_without_waiting()

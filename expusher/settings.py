@@ -217,6 +217,11 @@ EXPUSHER_APP_CACHE_SECONDS = env.int("EXPUSHER_APP_CACHE_SECONDS", default=5)
 EXPUSHER_THROTTLE_WINDOW_SECONDS = env.int("EXPUSHER_THROTTLE_WINDOW_SECONDS", default=300)
 EXPUSHER_LOGIN_FAILURES_PER_ACCOUNT = env.int("EXPUSHER_LOGIN_FAILURES_PER_ACCOUNT", default=10)
 EXPUSHER_FAILURES_PER_ADDRESS = env.int("EXPUSHER_FAILURES_PER_ADDRESS", default=50)
+# Every new connection must send its first request head within this many seconds, and
+# one client address may have at most this many connections that have not (see
+# expusher/front_door.py).
+EXPUSHER_HEAD_TIMEOUT_SECONDS = env.int("EXPUSHER_HEAD_TIMEOUT_SECONDS", default=10)
+EXPUSHER_HALF_OPEN_PER_ADDRESS = env.int("EXPUSHER_HALF_OPEN_PER_ADDRESS", default=64)
 # Realtime limits (see README "Limits").
 EXPUSHER_MAX_MESSAGE_BYTES = env.int("EXPUSHER_MAX_MESSAGE_BYTES", default=64 * 1024)
 EXPUSHER_MAX_PAYLOAD_BYTES = env.int("EXPUSHER_MAX_PAYLOAD_BYTES", default=10 * 1024)

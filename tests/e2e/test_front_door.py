@@ -6,6 +6,7 @@ what they do not do gets a clear answer or goes back to daphne.
 import json
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,68 @@ def test_what_the_libraries_never_send_gets_a_clear_answer_and_a_close(app, requ
         sock.sendall(request_bytes)
         [(got, headers, _)] = read_responses(sock, 1)
         assert (got, headers["connection"]) == (status, "close")
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory):
+    """A server with a 2-second head deadline and 5 half-open connections per address."""
+    from tests.support import live
+
+    server_env = live.ServerEnv.create(
+        tmp_path_factory.mktemp("front-door"),
+        EXPUSHER_HEAD_TIMEOUT_SECONDS="2",
+        EXPUSHER_HALF_OPEN_PER_ADDRESS="5",
+    )
+    live.migrate(server_env)
+    with live.LiveServer(server_env) as running:
+        yield running
+
+
+def healthz(server) -> int:
+    return server.get("/healthz")[0]
+
+
+def test_a_head_that_dribbles_past_the_deadline_gets_408_and_a_close(strict_server):
+    with socket.create_connection(("127.0.0.1", strict_server.port), timeout=8) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        for _ in range(3):  # a header line a second, never the end of the head
+            time.sleep(1)
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                break
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert time.monotonic() - started < 5
+
+
+def test_an_address_holds_only_so_many_half_open_connections(strict_server):
+    held = [socket.create_connection(("127.0.0.1", strict_server.port)) for _ in range(5)]
+    try:
+        for sock in held:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # heads never finished
+        time.sleep(0.3)
+        extra = socket.create_connection(("127.0.0.1", strict_server.port), timeout=3)
+        extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            assert extra.recv(100) == b""  # closed without an answer
+        except ConnectionResetError:
+            pass
+        extra.close()
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.3)
+    assert healthz(strict_server) == 200  # the slots came back
+
+
+def test_the_server_raised_its_file_descriptor_limit(strict_server):
+    import resource
+
+    limits = Path(f"/proc/{strict_server.process.pid}/limits").read_text()
+    line = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+    soft, hard = line.split()[3:5]
+    assert soft == hard == str(resource.getrlimit(resource.RLIMIT_NOFILE)[1])
