@@ -73,11 +73,13 @@ def _is_api(data: bytes) -> bool:
     return data.startswith(API_PREFIXES)
 
 
+# Per process: client address -> its connections still sending their first request head.
+_half_open: Counter = Counter()
+
+
 class FirstRequestRouter(protocol.Protocol):
     """Admits a new connection once its first request head is in, within the deadline,
     then gives it to the API path or to daphne."""
-
-    half_open: Counter = Counter()  # client address -> connections still sending a head
 
     def __init__(self, build_daphne, addr, api):
         self._build_daphne, self._addr, self._api = build_daphne, addr, api
@@ -91,12 +93,12 @@ class FirstRequestRouter(protocol.Protocol):
             handover(self.transport, self._build_daphne(self._addr), b"")
             return
         address = self.transport.getPeer().host
-        if self.half_open[address] >= settings.EXPUSHER_HALF_OPEN_PER_ADDRESS:
+        if _half_open[address] >= settings.EXPUSHER_HALF_OPEN_PER_ADDRESS:
             logger.warning("refused a connection from %s: too many half-open ones", address)
             self.transport.abortConnection()
             return
         self._address = address
-        self.half_open[address] += 1
+        _half_open[address] += 1
         self._deadline = _reactor().callLater(
             settings.EXPUSHER_HEAD_TIMEOUT_SECONDS, self._too_slow
         )
@@ -121,9 +123,9 @@ class FirstRequestRouter(protocol.Protocol):
             self._deadline.cancel()
         self._deadline = None
         if self._address is not None:
-            self.half_open[self._address] -= 1
-            if self.half_open[self._address] <= 0:
-                del self.half_open[self._address]
+            _half_open[self._address] -= 1
+            if _half_open[self._address] <= 0:
+                del _half_open[self._address]
             self._address = None
 
     def _too_slow(self) -> None:
