@@ -8,8 +8,12 @@ here so the limits are the same.
 """
 
 import gc
+import logging
 import os
 import sys
+
+logger = logging.getLogger("expusher.server")
+SLOW_READER = 4101  # README: "slow reader", back off and reconnect
 
 
 def daphne_arguments(argv: list[str]) -> list[str]:
@@ -97,6 +101,42 @@ def write_without_waiting() -> None:
     tcp.Connection.write = write
 
 
+def cut_slow_readers() -> None:
+    """Close a WebSocket whose unsent frames pass EXPUSHER_MAX_PENDING_BYTES.
+
+    A client that stops reading makes Twisted keep every frame sent to it in memory, for
+    as long as the TCP connection lives (until daphne's ping timeout, about a minute).
+    Past the bound, the socket gets a close frame with 4101 (a stock Pusher client backs
+    off and reconnects) and, since a reader that slow may never take even that, its TCP
+    connection is dropped a moment later. Counted in /metrics.
+    """
+    from daphne.ws_protocol import WebSocketProtocol
+    from django.conf import settings
+
+    from realtime.hub import get_hub
+
+    send = WebSocketProtocol.serverSend
+
+    def serverSend(self, content, binary=False):
+        transport = self.transport
+        pending = (
+            len(getattr(transport, "dataBuffer", b""))
+            - getattr(transport, "offset", 0)
+            + getattr(transport, "_tempDataLen", 0)
+        )
+        if pending <= settings.EXPUSHER_MAX_PENDING_BYTES:
+            send(self, content, binary)
+        elif self.state == self.STATE_OPEN:
+            get_hub().slow_readers_cut += 1
+            logger.warning("closing a WebSocket of %s: %d bytes unsent", self.client_addr, pending)
+            self.sendClose(code=SLOW_READER, reason="slow reader")
+            from twisted.internet import reactor  # daphne's, installed by now
+
+            reactor.callLater(2, transport.abortConnection)
+
+    WebSocketProtocol.serverSend = serverSend
+
+
 def skip_form_parsing() -> None:
     """Do not let Twisted parse request bodies that daphne never reads that way.
 
@@ -163,6 +203,7 @@ def main() -> None:
     close_instead_of_dropping()
     access_log_without_query_strings()
     write_without_waiting()
+    cut_slow_readers()
     skip_form_parsing()
     freeze_startup_heap()
     pusher_api_fast_path()

@@ -66,6 +66,7 @@ class Hub:
         self._tasks: list[asyncio.Task] = []
         self.delivered = 0
         self.failed_writes = 0
+        self.slow_readers_cut = 0  # by the server (expusher.server.cut_slow_readers)
 
     async def _ensure_channel(self) -> str:
         async with self._started:

@@ -56,5 +56,8 @@ async def metrics(request):
         "# HELP expusher_frame_write_failures_total Frames that could not be written.",
         "# TYPE expusher_frame_write_failures_total counter",
         f"expusher_frame_write_failures_total {hub.failed_writes}",
+        "# HELP expusher_slow_reader_closes_total Sockets closed for not reading (4101).",
+        "# TYPE expusher_slow_reader_closes_total counter",
+        f"expusher_slow_reader_closes_total {hub.slow_readers_cut}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
