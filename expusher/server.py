@@ -13,7 +13,6 @@ import os
 import sys
 
 logger = logging.getLogger("expusher.server")
-SLOW_READER = 4101  # README: "slow reader", back off and reconnect
 
 
 def daphne_arguments(argv: list[str]) -> list[str]:
@@ -113,6 +112,7 @@ def cut_slow_readers() -> None:
     from daphne.ws_protocol import WebSocketProtocol
     from django.conf import settings
 
+    from realtime.errors import SlowReader
     from realtime.hub import get_hub
 
     send = WebSocketProtocol.serverSend
@@ -129,7 +129,7 @@ def cut_slow_readers() -> None:
         elif self.state == self.STATE_OPEN:
             get_hub().slow_readers_cut += 1
             logger.warning("closing a WebSocket of %s: %d bytes unsent", self.client_addr, pending)
-            self.sendClose(code=SLOW_READER, reason="slow reader")
+            self.sendClose(code=SlowReader.code, reason=SlowReader.reason)
             from twisted.internet import reactor  # daphne's, installed by now
 
             reactor.callLater(2, transport.abortConnection)

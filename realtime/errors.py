@@ -70,6 +70,11 @@ class Unavailable(ProtocolError):
     code, reason = 4100, "service unavailable, retry later"
 
 
+class SlowReader(ProtocolError):
+    # Closed by the server (expusher.server.cut_slow_readers): too many frames unsent.
+    code, reason = 4101, "slow reader"
+
+
 class ServerRestarting(ProtocolError):
     code, reason = 4200, "server restarting, reconnect"
 
