@@ -137,6 +137,42 @@ def cut_slow_readers() -> None:
     WebSocketProtocol.serverSend = serverSend
 
 
+def drain_on_shutdown() -> None:
+    """On SIGTERM, stop accepting, close every connection with 4200 spread over
+    EXPUSHER_DRAIN_SECONDS (realtime.connection.connections_drain), then let daphne stop.
+
+    daphne's own shutdown cancels every application at once: its sockets dropped with
+    1006 in a few milliseconds, all clients reconnected in the same instant, and other
+    processes kept showing the departed users until the presence TTL ran out.
+    """
+    import asyncio
+
+    from daphne.server import Server
+    from django.conf import settings
+    from twisted.internet import defer
+
+    from realtime.connection import connections_drain
+
+    listen_success = Server.listen_success
+    kill_all_applications = Server.kill_all_applications
+
+    def keep_port(self, port):
+        self.expusher_ports = [*getattr(self, "expusher_ports", []), port]
+        return listen_success(self, port)
+
+    def drain_then_kill(self):
+        for port in getattr(self, "expusher_ports", []):
+            port.stopListening()
+        drained = asyncio.ensure_future(connections_drain(settings.EXPUSHER_DRAIN_SECONDS))
+        done = defer.Deferred.fromFuture(drained)
+        done.addErrback(lambda failure: logger.warning("drain failed: %s", failure.value))
+        done.addBoth(lambda _: kill_all_applications(self))
+        return done
+
+    Server.listen_success = keep_port
+    Server.kill_all_applications = drain_then_kill
+
+
 def skip_form_parsing() -> None:
     """Do not let Twisted parse request bodies that daphne never reads that way.
 
@@ -205,8 +241,9 @@ def main() -> None:
     write_without_waiting()
     cut_slow_readers()
     skip_form_parsing()
-    freeze_startup_heap()
+    freeze_startup_heap()  # loads Django: what follows may import models
     pusher_api_fast_path()
+    drain_on_shutdown()
     CommandLineInterface().run(daphne_arguments(sys.argv[1:]))
 
 

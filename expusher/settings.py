@@ -220,6 +220,8 @@ EXPUSHER_FAILURES_PER_ADDRESS = env.int("EXPUSHER_FAILURES_PER_ADDRESS", default
 # Every new connection must send its first request head within this many seconds, and
 # one client address may have at most this many connections that have not (see
 # expusher/front_door.py).
+# On SIGTERM a process closes its connections (4200, reconnect) over this many seconds.
+EXPUSHER_DRAIN_SECONDS = env.float("EXPUSHER_DRAIN_SECONDS", default=5.0)
 # A WebSocket whose unsent frames pass this many bytes is closed with 4101 (slow reader).
 EXPUSHER_MAX_PENDING_BYTES = env.int("EXPUSHER_MAX_PENDING_BYTES", default=1024 * 1024)
 EXPUSHER_HEAD_TIMEOUT_SECONDS = env.int("EXPUSHER_HEAD_TIMEOUT_SECONDS", default=10)

@@ -213,3 +213,22 @@ async def announce_leave(app_id: int, topic: str, user_id: str, meta: dict, last
     """Tell a presence topic that a connection left (also for connections reaped after a
     process died)."""
     await get_hub().publish(app_id, PresenceChange(topic, user_id, meta, False, last))
+
+
+async def connections_drain(window: float, grace: float = 5.0) -> None:
+    """Close every connection of this process with 4200 ("reconnect now"), spread over
+    `window` seconds so that their clients do not all come back in the same instant, then
+    wait (at most `grace` seconds more) until each has left its topics and given back its
+    quota slot. For a graceful shutdown."""
+    hub = get_hub()
+    live = list(hub.local_subscribers())
+    logger.info("draining %d connections over %.1f s", len(live), window)
+    step = window / len(live) if live else 0
+    for connection in live:
+        await connection.close(errors.ServerRestarting())
+        if step:
+            await asyncio.sleep(step)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while hub.local_subscribers() and loop.time() < deadline:
+        await asyncio.sleep(0.05)

@@ -94,6 +94,10 @@ class Hub:
             del table[group]
             await self.layer.group_discard(group, self.channel)
 
+    def local_subscribers(self) -> set[Subscriber]:
+        """Every connection of this process (each is attached to its application)."""
+        return {sub for subs in self.controls.values() for sub in subs}
+
     async def join(self, sub: Subscriber, app_id: int, topic: str) -> None:
         await self._add(self.topics, group_name(app_id, topic), sub)
 

@@ -171,7 +171,9 @@ class PhoenixNode:
         for line in self.process.stdout:
             line = line.strip()
             if line:
-                self._incoming.put(json.loads(line))
+                record = json.loads(line)
+                record["received_at"] = time.monotonic()  # when it came, not when expected
+                self._incoming.put(record)
         self._incoming.put(None)
 
     def _drain(self, timeout: float) -> bool:
