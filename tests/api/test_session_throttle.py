@@ -10,9 +10,7 @@ def exchange(token: str, address: str = "203.0.113.7"):
     return APIClient(REMOTE_ADDR=address).post("/api/sessions", {"token": token}, format="json")
 
 
-def test_an_address_that_guessed_too_often_waits_even_with_the_right_token(
-    settings, alice_secret
-):
+def test_an_address_that_guessed_too_often_waits_even_with_the_right_token(settings, alice_secret):
     settings.EXPUSHER_FAILURES_PER_ADDRESS = 3
     for i in range(3):
         assert exchange(f"exps_wrong{i}").status_code == 401

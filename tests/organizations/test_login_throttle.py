@@ -20,9 +20,7 @@ def logged_in(client: Client) -> bool:
     return client.get("/dashboard/").status_code == 200
 
 
-def test_an_account_that_failed_too_often_waits_even_with_the_right_password(
-    settings, alice, bob
-):
+def test_an_account_that_failed_too_often_waits_even_with_the_right_password(settings, alice, bob):
     settings.EXPUSHER_LOGIN_FAILURES_PER_ACCOUNT = 3
     for _ in range(3):
         assert log_in(alice.email, "wrong")[0].status_code == 200  # the form again
