@@ -220,6 +220,10 @@ EXPUSHER_FAILURES_PER_ADDRESS = env.int("EXPUSHER_FAILURES_PER_ADDRESS", default
 # Every new connection must send its first request head within this many seconds, and
 # one client address may have at most this many connections that have not (see
 # expusher/front_door.py).
+# Inbound frames of any kind per connection: a sustained rate and a burst; past them the
+# connection is closed with 4102 (a stock client never comes near).
+EXPUSHER_MAX_FRAMES_PER_SECOND = env.int("EXPUSHER_MAX_FRAMES_PER_SECOND", default=100)
+EXPUSHER_MAX_FRAMES_BURST = env.int("EXPUSHER_MAX_FRAMES_BURST", default=300)
 # On SIGTERM a process closes its connections (4200, reconnect) over this many seconds.
 EXPUSHER_DRAIN_SECONDS = env.float("EXPUSHER_DRAIN_SECONDS", default=5.0)
 # A WebSocket whose unsent frames pass this many bytes is closed with 4101 (slow reader).

@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from django.conf import settings
+
 from realtime import errors
 from realtime.denylist import jwt_deny
 from realtime.hub import get_hub
@@ -61,6 +63,10 @@ class Connection:
         # join announcements may still be on their way, and are not news to this socket.
         self.known_refs: dict[str, set[str]] = {}
         self.pushes = TokenBucket(identity.app.client_push_rate)
+        # Every inbound frame, whatever its kind: one client may not keep a process busy.
+        self.frames = TokenBucket(
+            settings.EXPUSHER_MAX_FRAMES_PER_SECOND, settings.EXPUSHER_MAX_FRAMES_BURST
+        )
         self._write, self._close = write, close
         self._expiry: asyncio.TimerHandle | None = None
         self.admitted = False
@@ -172,6 +178,15 @@ class Connection:
         change = PresenceChange(topic, user_id, meta, True, first, exclude=self.id)
         await self.hub.publish(self.app.id, change)
         return change
+
+    async def heard(self) -> bool:
+        """Count an inbound frame; past the budget, close the connection and say False."""
+        if self.closed:
+            return False
+        if self.frames.take():
+            return True
+        await self.close(errors.TooManyFrames(f"more than {self.frames.rate} frames per second"))
+        return False
 
     def check_client_publish(self) -> None:
         """May this connection publish now? The application's switch, then the rate."""

@@ -75,6 +75,11 @@ class SlowReader(ProtocolError):
     code, reason = 4101, "slow reader"
 
 
+class TooManyFrames(ProtocolError):
+    # Past the per-connection budget of inbound frames (of any kind): back off, reconnect.
+    code, reason = 4102, "too many frames"
+
+
 class ServerRestarting(ProtocolError):
     code, reason = 4200, "server restarting, reconnect"
 

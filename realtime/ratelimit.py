@@ -4,16 +4,17 @@ import time
 
 
 class TokenBucket:
-    """`rate` actions per second on average, bursts of up to `rate`."""
+    """`rate` actions per second on average, bursts of up to `burst` (default: `rate`)."""
 
-    def __init__(self, rate: int):
+    def __init__(self, rate: int, burst: int | None = None):
         self.rate = max(rate, 1)
-        self.tokens = float(self.rate)
+        self.burst = max(burst or self.rate, 1)
+        self.tokens = float(self.burst)
         self.stamp = time.monotonic()
 
     def take(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens < 1:
             return False

@@ -40,6 +40,8 @@ class PhoenixHandler:
         await self.connection.stop()
 
     async def receive(self, data: str | bytes) -> None:
+        if not await self.connection.heard():
+            return
         message = None
         try:
             message = self.serializer.decode(data)

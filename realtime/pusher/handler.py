@@ -77,6 +77,8 @@ class PusherHandler:
         await self.connection.stop()
 
     async def receive(self, text: str | bytes) -> None:
+        if not await self.connection.heard():
+            return
         self.liveness.heard()
         try:
             message = protocol.decode(text)

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 MAX_MESSAGE = 64 * 1024  # EXPUSHER_MAX_MESSAGE_BYTES: close 1009 past it
 MAX_CHANNELS = 100  # EXPUSHER_MAX_TOPICS_PER_SOCKET
 BURST = 10_000  # pusher:subscribe frames sent in one go
-BURST_DEADLINE = 60.0  # seconds for the server to answer every one of them
+BURST_DEADLINE = 30.0  # seconds for the server to answer or close
 TICK = 0.02  # seconds between the bystander's events
 
 
@@ -344,56 +344,40 @@ async def test_client_event_data_over_10_kib_gets_4302(pusher_app, pusher_py):
 # -- 10,000 subscribes ------------------------------------------------------------------
 
 
-async def test_ten_thousand_subscribes_in_a_burst(pusher_app, pusher_py):
+async def test_ten_thousand_subscribes_in_a_burst(pusher_app):
+    """Answered in order (100 channels, then 403 LimitReached) until the frame budget is
+    spent; then the socket is closed with 4102 (README), the rest never read."""
     tag = unique()
     channels = [f"burst-{tag}-{i}" for i in range(BURST)]
-    started = time.monotonic()
     async with opened(pusher_app) as raw:
         frames = [
             json.dumps({"event": "pusher:subscribe", "data": {"channel": c}}) for c in channels
         ]
 
         async def send_all() -> None:
-            for frame in frames:
-                await raw.ws.send(frame)
+            try:
+                for frame in frames:
+                    await raw.ws.send(frame)
+            except ConnectionClosed:
+                pass  # cut off, as it should be
 
         sending = asyncio.create_task(send_all())
-        succeeded, refused, other = [], [], []
-        deadline = started + BURST_DEADLINE
-        while len(succeeded) + len(refused) + len(other) < BURST:
-            frame = await raw.recv(timeout=max(0.1, deadline - time.monotonic()))
-            if frame["event"] == "pusher_internal:subscription_succeeded":
-                succeeded.append(frame["channel"])
-            elif frame["event"] == "pusher:subscription_error":
-                refused.append(frame)
-            else:
-                other.append(frame)
+        answers = []
+        with pytest.raises(ConnectionClosed):
+            while True:
+                answers.append(await raw.recv(timeout=BURST_DEADLINE))
         await sending
-        answered = time.monotonic() - started
 
-        assert other == []
-        assert succeeded == channels[:MAX_CHANNELS]
-        assert [f["channel"] for f in refused] == channels[MAX_CHANNELS:]
-        # README: 403 LimitReached for too many channels (realtime.errors.TooManyTopics, 4306).
-        kinds = {(f["data"]["type"], f["data"]["status"], f["data"]["error"]) for f in refused}
-        assert kinds == {("LimitReached", 403, "too many channels joined")}, kinds
-
-        # Not killed: it answers, and its channels deliver; a refused one does not.
-        await raw.alive()
-        library = pusher_py(pusher_app)
-        await _trigger(library, channels[-1], "refused", {})
-        await _trigger(library, channels[0], "first", {"n": 1})
-        frame = await raw.recv()
-        assert (frame["event"], frame["channel"], frame["data"]) == ("first", channels[0], {"n": 1})
-        # Unsubscribing frees a slot: the 101st channel may then be subscribed.
-        await raw.send("pusher:unsubscribe", {"channel": channels[0]})
-        await raw.send("pusher:subscribe", {"channel": channels[MAX_CHANNELS]})
-        frame = await raw.recv()
-        assert (frame["event"], frame["channel"]) == (
-            "pusher_internal:subscription_succeeded",
-            channels[MAX_CHANNELS],
-        )
-    print(f"{BURST} subscribes answered in {answered:.2f}s")
+    assert raw.ws.close_code == 4102
+    succeeded = [f["channel"] for f in answers if f["event"].endswith("subscription_succeeded")]
+    refused = [f for f in answers if f["event"] == "pusher:subscription_error"]
+    assert len(succeeded) + len(refused) == len(answers)
+    assert succeeded == channels[:MAX_CHANNELS]
+    assert [f["channel"] for f in refused] == channels[MAX_CHANNELS : len(answers)]
+    kinds = {(f["data"]["type"], f["data"]["status"], f["data"]["error"]) for f in refused}
+    assert kinds == {("LimitReached", 403, "too many channels joined")}, kinds
+    # The budget: a burst of EXPUSHER_MAX_FRAMES_BURST (300), plus what refills meanwhile.
+    assert 300 <= len(answers) < 1000
 
 
 # -- bad auth strings ---------------------------------------------------------------------

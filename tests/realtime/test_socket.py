@@ -203,3 +203,27 @@ async def test_two_applications_never_see_each_others_topics(
     ref = await c.push("general", "hello", {}, "1")
     await c.reply(ref)
     await a.nothing()
+
+
+async def test_a_flood_of_frames_is_closed_with_4102_and_costs_others_nothing(
+    connect, alice_app, jwt_for, settings
+):
+    from realtime.events import event_trigger
+
+    settings.EXPUSHER_MAX_FRAMES_PER_SECOND = 10
+    settings.EXPUSHER_MAX_FRAMES_BURST = 20
+    _, _, canary = await connect(alice_app.app_key, jwt_for())
+    await canary.join("room:1")
+    _, _, flood = await connect(alice_app.app_key, jwt_for())
+    for _ in range(25):  # heartbeats, the cheapest frame there is
+        await flood.push("phoenix", "heartbeat")
+    closed = None
+    for _ in range(30):
+        output = await flood.ws.receive_output(timeout=2)
+        if output["type"] == "websocket.close":
+            closed = output["code"]
+            break
+    assert closed == 4102
+    for n in range(3):
+        await event_trigger(alice_app.id, "room:1", "tick", f'{{"n":{n}}}')
+    assert [(await canary.recv())[4]["n"] for _ in range(3)] == [0, 1, 2]
