@@ -7,7 +7,8 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 
 from organizations import services
@@ -29,11 +30,18 @@ def fresh_process_state():
     Token and application answers are cached by id, and ids are reused once a test's
     database is rolled back or flushed; the embedded presence store is process-wide.
     """
-    cache.clear()
+    _clear_local_cache()
     presence.reset_memory_store()
     yield
-    cache.clear()
+    _clear_local_cache()
     presence.reset_memory_store()
+
+
+def _clear_local_cache() -> None:
+    # Never a Redis one (a test may point CACHES at it): RedisCache.clear() is FLUSHDB,
+    # which would wipe every other user of that Redis database, other test runs included.
+    if not isinstance(caches["default"], RedisCache):
+        cache.clear()
 
 
 def _user(email: str):
