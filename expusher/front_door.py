@@ -193,10 +193,11 @@ class ApiConnection(protocol.Protocol):
             return
         if request is None:
             return  # incomplete: wait for more bytes
-        scope, body, keep_alive = request
+        scope, body, keep_alive, size = request
         if not self._api.serves(scope["path"]):
-            self._give_back()
+            self._give_back()  # with the request still in the buffer: daphne answers it
             return
+        self._buffer = self._buffer[size:]
         self._busy = True
         asyncio.ensure_future(self._run(scope, body, keep_alive))
 
@@ -239,7 +240,6 @@ class ApiConnection(protocol.Protocol):
         if len(self._buffer) - start < length:
             return None
         body = self._buffer[start : start + length]
-        self._buffer = self._buffer[start + length :]
         path, _, query = target.partition(b"?")
         scope = {
             "type": "http",
@@ -255,7 +255,7 @@ class ApiConnection(protocol.Protocol):
             "client": _address(self.transport.getPeer()),
             "server": _address(self.transport.getHost()),
         }
-        return scope, body, keep_alive
+        return scope, body, keep_alive, start + length
 
     async def _run(self, scope, body: bytes, keep_alive: bool) -> None:
         response = _Response()

@@ -197,3 +197,12 @@ def test_the_server_raised_its_file_descriptor_limit(strict_server):
     line = next(line for line in limits.splitlines() if line.startswith("Max open files"))
     soft, hard = line.split()[3:5]
     assert soft == hard == str(resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+
+
+def test_a_path_that_only_looks_like_the_apis_goes_to_django(app):
+    with connect(app) as sock:
+        sock.sendall(
+            b"POST /users/42/profile HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        )
+        [(status, headers, _)] = read_responses(sock, 1)
+        assert status == 404 and not headers["content-type"].startswith("application/json")
