@@ -62,6 +62,10 @@ class Api:
     max_body: Any  # () -> int
 
 
+class _GiveBack(Exception):
+    """A request for another path: daphne answers it, and the rest of the connection."""
+
+
 class _Respond(Exception):
     """A request this path answers itself, then closes the connection."""
 
@@ -153,6 +157,7 @@ class ApiConnection(protocol.Protocol):
         self._closed = False
         self._idle = None
         self._last_request = 0.0
+        self._continued = False  # "100 Continue" sent for the request being read
 
     def connectionMade(self) -> None:
         self._last_request = _now()
@@ -191,13 +196,14 @@ class ApiConnection(protocol.Protocol):
         except _Respond as e:
             self._answer_and_close(e.status)
             return
+        except _GiveBack:
+            self._give_back()  # with the request still in the buffer
+            return
         if request is None:
             return  # incomplete: wait for more bytes
         scope, body, keep_alive, size = request
-        if not self._api.serves(scope["path"]):
-            self._give_back()  # with the request still in the buffer: daphne answers it
-            return
         self._buffer = self._buffer[size:]
+        self._continued = False
         self._busy = True
         asyncio.ensure_future(self._run(scope, body, keep_alive))
 
@@ -217,7 +223,12 @@ class ApiConnection(protocol.Protocol):
             method, target, version = lines[0].split(b" ")
         except ValueError:
             raise _Respond(400) from None
+        path, _, query = target.partition(b"?")
+        path = unquote(path.decode("latin-1"))
+        if not self._api.serves(path):
+            raise _GiveBack()
         headers, length, keep_alive = [], 0, version == b"HTTP/1.1"
+        expect_continue = False
         for line in lines[1:]:
             name, sep, value = line.partition(b":")
             if not sep:
@@ -232,23 +243,27 @@ class ApiConnection(protocol.Protocol):
                     raise _Respond(413)
             elif name == b"transfer-encoding":
                 raise _Respond(411)
+            elif name == b"expect":
+                expect_continue = value.lower() == b"100-continue"
             elif name == b"connection":
                 keep_alive = value.lower() != b"close" and (
                     version == b"HTTP/1.1" or value.lower() == b"keep-alive"
                 )
         start = end + 4
         if len(self._buffer) - start < length:
+            if expect_continue and not self._continued:
+                self._continued = True  # curl waits a second for this before the body
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             return None
         body = self._buffer[start : start + length]
-        path, _, query = target.partition(b"?")
         scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": version[5:].decode("ascii", "replace"),
             "method": method.decode("ascii", "replace"),
             "scheme": "http",
-            "path": unquote(path.decode("latin-1")),
-            "raw_path": path,
+            "path": path,
+            "raw_path": target.partition(b"?")[0],
             "query_string": query,
             "root_path": "",
             "headers": headers,

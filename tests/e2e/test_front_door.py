@@ -206,3 +206,13 @@ def test_a_path_that_only_looks_like_the_apis_goes_to_django(app):
         )
         [(status, headers, _)] = read_responses(sock, 1)
         assert status == 404 and not headers["content-type"].startswith("application/json")
+
+
+def test_expect_100_continue_is_answered_before_the_body(app):
+    request = signed_trigger(app)
+    head, _, body = request.partition(b"\r\n\r\n")
+    with connect(app) as sock:
+        sock.sendall(head + b"\r\nExpect: 100-continue\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        assert read_responses(sock, 1)[0][0] == 200
