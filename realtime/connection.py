@@ -101,7 +101,7 @@ class Connection:
 
     async def start(self) -> None:
         await self.hub.attach(self, self.app.id)
-        watch(self)
+        watch()
         if self.identity.expires_at is not None:
             delay = max(self.identity.expires_at - time.time(), 0)
             loop = asyncio.get_running_loop()

@@ -5,10 +5,25 @@ A consumer's `connect` builds the protocol's handler (an object with `receive(da
 and the end of the socket stops it.
 """
 
+from urllib.parse import parse_qs
+
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from realtime import errors
+
+
+def query_params(scope) -> dict[str, str]:
+    """The connect URL's query parameters (the last value of each)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=50)
+    return {key: values[-1] for key, values in query.items()}
+
+
+def header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 class HandlerConsumer(AsyncWebsocketConsumer):

@@ -18,22 +18,20 @@ from django.conf import settings
 from organizations.selectors import secret_token_is_active
 from realtime import errors
 from realtime.applications import app_snapshot
+from realtime.hub import Hub, get_hub
 
 logger = logging.getLogger(__name__)
 
-_watched: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet]" = (
-    weakref.WeakKeyDictionary()
-)
+_patrolled: "weakref.WeakSet[asyncio.AbstractEventLoop]" = weakref.WeakSet()
 
 
-def watch(connection) -> None:
-    """Watch a connection with `app`, `token_id`, a `closed` flag and `close(error)`."""
+def watch() -> None:
+    """Patrol the connections of the running event loop (one task per loop), which are
+    those its hub knows (every connection attaches to its application there)."""
     loop = asyncio.get_running_loop()
-    connections = _watched.get(loop)
-    if connections is None:
-        connections = _watched[loop] = weakref.WeakSet()
-        loop.create_task(_patrol(connections))
-    connections.add(connection)
+    if loop not in _patrolled:
+        _patrolled.add(loop)
+        loop.create_task(_patrol(get_hub()))
 
 
 @database_sync_to_async
@@ -43,10 +41,10 @@ def _gone(token_ids: set[int], app_keys: set[str]) -> tuple[set[int], set[str]]:
     return revoked, {key for key in app_keys if app_snapshot(key) is None}
 
 
-async def _patrol(connections: weakref.WeakSet) -> None:
+async def _patrol(hub: Hub) -> None:
     while True:
         await asyncio.sleep(settings.EXPUSHER_REVOCATION_CACHE_SECONDS)
-        live = [s for s in list(connections) if not s.closed]
+        live = [c for c in hub.local_subscribers() if not c.closed]
         if not live:
             continue
         tokens = {c.token_id for c in live if c.token_id is not None}

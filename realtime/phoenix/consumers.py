@@ -6,38 +6,25 @@ with HTTP 403, as Phoenix does.
 """
 
 import logging
-from urllib.parse import parse_qs
 
 from realtime import errors
 from realtime.identity import token_from_subprotocols
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.handler import PhoenixHandler
-from realtime.transport import HandlerConsumer
+from realtime.transport import HandlerConsumer, header, query_params
 
 logger = logging.getLogger(__name__)
-
-
-def _params(scope) -> dict[str, str]:
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=50)
-    return {key: values[-1] for key, values in query.items()}
-
-
-def _header(scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 class PhoenixSocketConsumer(HandlerConsumer):
     async def connect(self) -> None:
         self.handler = None
-        params = _params(self.scope)
+        params = query_params(self.scope)
         subprotocols = self.scope.get("subprotocols") or []
         try:
             identity, serializer = await aidentify_connection(
                 params,
-                _header(self.scope, b"origin"),
+                header(self.scope, b"origin"),
                 lambda: token_from_subprotocols(subprotocols),
             )
             handler = PhoenixHandler(identity, serializer, self.write, self.close_with)

@@ -8,33 +8,24 @@ tells a stock client whether to reconnect.
 """
 
 import logging
-from urllib.parse import parse_qs
 
 from realtime import errors
 from realtime.identity import aidentify_app
 from realtime.pusher import protocol
 from realtime.pusher.handler import PusherHandler
-from realtime.transport import HandlerConsumer
+from realtime.transport import HandlerConsumer, header, query_params
 
 logger = logging.getLogger(__name__)
 
 
 def _protocol_version(scope) -> None:
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=50)
-    version = query.get("protocol", [None])[-1]
+    version = query_params(scope).get("protocol")
     if version is None:
         raise errors.NoVersion()
     if not version.isdigit():
         raise errors.InvalidVersion(f"protocol {version[:16]!r}")
     if version not in protocol.PROTOCOL_VERSIONS:
         raise errors.UnsupportedVersion(f"protocol {version} (supported: 5, 6, 7)")
-
-
-def _origin(scope) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == b"origin":
-            return value.decode("latin-1")
-    return None
 
 
 class PusherSocketConsumer(HandlerConsumer):
@@ -44,7 +35,7 @@ class PusherSocketConsumer(HandlerConsumer):
         app_key = self.scope["url_route"]["kwargs"]["app_key"]
         try:
             _protocol_version(self.scope)
-            identity = await aidentify_app(app_key, _origin(self.scope))
+            identity = await aidentify_app(app_key, header(self.scope, b"origin"))
             handler = PusherHandler(identity, self.write, self.close_with)
             await handler.admit()
         except errors.ProtocolError as e:
