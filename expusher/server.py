@@ -100,8 +100,8 @@ def write_without_waiting() -> None:
     tcp.Connection.write = write
 
 
-def cut_slow_readers() -> None:
-    """Close a WebSocket whose unsent frames pass EXPUSHER_MAX_PENDING_BYTES.
+def _cut_if_slow(protocol) -> bool:
+    """Close a WebSocket whose unsent frames pass EXPUSHER_MAX_PENDING_BYTES (True if so).
 
     A client that stops reading makes Twisted keep every frame sent to it in memory, for
     as long as the TCP connection lives (until daphne's ping timeout, about a minute).
@@ -109,32 +109,91 @@ def cut_slow_readers() -> None:
     off and reconnects) and, since a reader that slow may never take even that, its TCP
     connection is dropped a moment later. Counted in /metrics.
     """
-    from daphne.ws_protocol import WebSocketProtocol
     from django.conf import settings
 
-    from realtime.errors import SlowReader
-    from realtime.hub import get_hub
+    transport = protocol.transport
+    pending = (
+        len(getattr(transport, "dataBuffer", b""))
+        - getattr(transport, "offset", 0)
+        + getattr(transport, "_tempDataLen", 0)
+    )
+    if pending <= settings.EXPUSHER_MAX_PENDING_BYTES:
+        return False
+    if protocol.state == protocol.STATE_OPEN:
+        from realtime.errors import SlowReader
+        from realtime.hub import get_hub
+
+        get_hub().slow_readers_cut += 1
+        logger.warning("closing a WebSocket of %s: %d bytes unsent", protocol.client_addr, pending)
+        protocol.sendClose(code=SlowReader.code, reason=SlowReader.reason)
+        from twisted.internet import reactor  # daphne's, installed by now
+
+        reactor.callLater(2, transport.abortConnection)
+    return True
+
+
+def cut_slow_readers() -> None:
+    """Apply _cut_if_slow to every frame the application sends through ASGI."""
+    from daphne.ws_protocol import WebSocketProtocol
 
     send = WebSocketProtocol.serverSend
 
     def serverSend(self, content, binary=False):
-        transport = self.transport
-        pending = (
-            len(getattr(transport, "dataBuffer", b""))
-            - getattr(transport, "offset", 0)
-            + getattr(transport, "_tempDataLen", 0)
-        )
-        if pending <= settings.EXPUSHER_MAX_PENDING_BYTES:
+        if not _cut_if_slow(self):
             send(self, content, binary)
-        elif self.state == self.STATE_OPEN:
-            get_hub().slow_readers_cut += 1
-            logger.warning("closing a WebSocket of %s: %d bytes unsent", self.client_addr, pending)
-            self.sendClose(code=SlowReader.code, reason=SlowReader.reason)
-            from twisted.internet import reactor  # daphne's, installed by now
-
-            reactor.callLater(2, transport.abortConnection)
 
     WebSocketProtocol.serverSend = serverSend
+
+
+class DirectWrites:
+    """A socket's prepared-frame writer, offered to the application in its scope.
+
+    Through ASGI, every frame to every socket is a `websocket.send` message: a coroutine
+    into daphne, a UTF-8 encode and autobahn's framing, again for each socket that gets
+    the same broadcast. The hub instead frames a broadcast once (`prepare`, autobahn's
+    PreparedMessage) and hands every socket the same bytes (`send`), with the same
+    slow-reader bound.
+    """
+
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol) -> None:
+        self.protocol = protocol
+
+    @staticmethod
+    def prepare(frame: str | bytes):
+        from autobahn.websocket.protocol import PreparedMessage
+
+        if isinstance(frame, str):
+            return PreparedMessage(frame.encode(), False, False, True)
+        return PreparedMessage(frame, True, False, True)
+
+    def send(self, prepared) -> None:
+        protocol = self.protocol
+        if protocol.state != protocol.STATE_OPEN or _cut_if_slow(protocol):
+            return
+        if protocol.send_queue:  # autobahn is still sending a chopped frame: keep order
+            protocol.sendData(prepared.payloadHybi)
+        else:
+            protocol.transport.write(prepared.payloadHybi)
+
+
+def direct_websocket_writes() -> None:
+    """Put each WebSocket's DirectWrites in its scope's extensions (realtime.transport)."""
+    from daphne.server import Server
+    from daphne.ws_protocol import WebSocketProtocol
+
+    from realtime.transport import DIRECT_WRITES
+
+    create_application = Server.create_application
+
+    def create(self, protocol, scope):
+        if isinstance(protocol, WebSocketProtocol):
+            extensions = {**(scope.get("extensions") or {}), DIRECT_WRITES: DirectWrites(protocol)}
+            scope = {**scope, "extensions": extensions}
+        return create_application(self, protocol, scope)
+
+    Server.create_application = create
 
 
 def drain_on_shutdown() -> None:
@@ -240,6 +299,7 @@ def main() -> None:
     access_log_without_query_strings()
     write_without_waiting()
     cut_slow_readers()
+    direct_websocket_writes()
     skip_form_parsing()
     freeze_startup_heap()  # loads Django: what follows may import models
     pusher_api_fast_path()

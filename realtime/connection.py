@@ -49,7 +49,9 @@ def connection_id() -> str:
 
 
 class Connection:
-    def __init__(self, identity: Identity, wire: Wire, write: Write, close: Close):
+    def __init__(
+        self, identity: Identity, wire: Wire, write: Write, close: Close, direct: Any = None
+    ):
         self.identity = identity
         self.app = identity.app
         self.wire_format = wire.wire_format
@@ -68,6 +70,9 @@ class Connection:
             settings.EXPUSHER_MAX_FRAMES_PER_SECOND, settings.EXPUSHER_MAX_FRAMES_BURST
         )
         self._write, self._close = write, close
+        # The server's prepared-frame writer for this socket, when it has one: the hub
+        # frames a broadcast once and hands each socket the same bytes (realtime.transport).
+        self.direct = direct
         self._expiry: asyncio.TimerHandle | None = None
         self.admitted = False
         self.closed = False
@@ -208,6 +213,10 @@ class Connection:
     async def write(self, frame: Frame) -> None:
         if not self.closed:
             await self._write(frame)
+
+    def write_prepared(self, prepared: Any) -> None:
+        if not self.closed:
+            self.direct.send(prepared)
 
     async def control(self, action: str, data: dict[str, Any]) -> None:
         if action == "disconnect_user" and self.user_id is not None:

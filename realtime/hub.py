@@ -2,9 +2,12 @@
 
 Each server process has one Hub (per event loop) with one channel-layer channel. When the
 first local socket joins a topic, the hub adds its channel to the topic's group; when the
-last one leaves, it discards it. A broadcast is therefore one group message, received
-once by each process that has subscribers, and written to the local sockets of that topic
-with the frame encoded once per wire format, never once per subscriber.
+last one leaves, it discards it. A broadcast is written at once to the publishing
+process's own sockets, and sent as one group message to the other processes (none with
+the in-memory layer, which reaches no other process): each receives it once and writes
+it to its local sockets of that topic. The frame is encoded once per wire format, never
+once per subscriber, and where the server offers it (expusher.server,
+direct_websocket_writes) framed once too and handed to every socket as the same bytes.
 
 Messages are protocol-neutral (realtime.messages): an event or a presence change, with an
 optional connection to skip. Each subscriber renders them through `frame_for`, and the hub
@@ -16,11 +19,12 @@ on an application-wide control group.
 
 import asyncio
 import logging
+import uuid
 import weakref
 from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from realtime.messages import (
     HubMessage,
@@ -37,6 +41,8 @@ CONTROL = "hub.control"
 # Group memberships expire in channel layers (group_expiry, a day by default), so the hub
 # re-adds its groups well before that.
 GROUP_REFRESH_SECONDS = 3600
+# Marks this process's group messages: its hubs had them directly, not from the layer.
+PROCESS_ID = uuid.uuid4().hex
 
 
 class Subscriber(Protocol):
@@ -51,7 +57,13 @@ class Subscriber(Protocol):
     def knows(self, change: PresenceChange) -> bool:
         """True if the socket already has this presence change (from its join state)."""
 
+    # The server's prepared-frame writer for this socket (expusher.server), if it has one.
+    direct: Any
+
     async def write(self, frame: str | bytes) -> None: ...
+
+    def write_prepared(self, prepared: Any) -> None:
+        """Write a frame that `direct.prepare` framed, at once."""
 
     async def control(self, action: str, data: dict[str, Any]) -> None: ...
 
@@ -59,6 +71,8 @@ class Subscriber(Protocol):
 class Hub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
+        # The in-memory layer reaches only this process, whose hubs publish reaches directly.
+        self.layer_reaches_others = not isinstance(self.layer, InMemoryChannelLayer)
         self.channel: str | None = None
         self.topics: dict[str, set[Subscriber]] = {}
         self.controls: dict[str, set[Subscriber]] = {}
@@ -81,7 +95,8 @@ class Hub:
         if members is None:
             table[group] = members = set()
             members.add(sub)
-            await self.layer.group_add(group, await self._ensure_channel())
+            if self.layer_reaches_others:
+                await self.layer.group_add(group, await self._ensure_channel())
         else:
             members.add(sub)
 
@@ -92,7 +107,8 @@ class Hub:
         members.discard(sub)
         if not members:
             del table[group]
-            await self.layer.group_discard(group, self.channel)
+            if self.layer_reaches_others:
+                await self.layer.group_discard(group, self.channel)
 
     def local_subscribers(self) -> set[Subscriber]:
         """Every connection of this process (each is attached to its application)."""
@@ -114,25 +130,41 @@ class Hub:
     async def publish(self, app_id: int, message: HubMessage) -> None:
         """Send a message to every subscriber of its topic, in every process."""
         group = group_name(app_id, message.topic)
-        await self.layer.group_send(
-            group, {"type": BROADCAST, "group": group, "message": message_to_wire(message)}
+        await self._everywhere(
+            group, {"type": BROADCAST, "group": group, "message": message}, self._deliver
         )
 
     async def send_control(self, app_id: int, action: str, data: dict[str, Any]) -> None:
         group = _control_group(app_id)
-        await self.layer.group_send(
-            group, {"type": CONTROL, "group": group, "action": action, "data": data}
+        await self._everywhere(
+            group,
+            {"type": CONTROL, "group": group, "action": action, "data": data},
+            self._control,
         )
+
+    async def _everywhere(self, group: str, message: dict, handle) -> None:
+        """This loop's sockets at once, this process's other loops soon, then the others."""
+        await handle(message)
+        for loop, hub in list(_hubs.items()):
+            if hub is not self:
+                _schedule(loop, getattr(hub, handle.__name__), message)
+        if self.layer_reaches_others:
+            wire = dict(message, origin=PROCESS_ID)
+            if "message" in wire:
+                wire["message"] = message_to_wire(wire["message"])
+            await self.layer.group_send(group, wire)
 
     async def _receive_loop(self) -> None:
         while True:
             try:
                 message = await self.layer.receive(self.channel)
+                if message.get("origin") == PROCESS_ID:
+                    continue  # published here: delivered before it was sent
                 if message.get("type") == BROADCAST:
+                    message["message"] = message_from_wire(message["message"])
                     await self._deliver(message)
                 elif message.get("type") == CONTROL:
-                    for sub in list(self.controls.get(message["group"], ())):
-                        await sub.control(message["action"], message["data"])
+                    await self._control(message)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -140,23 +172,34 @@ class Hub:
                 logger.exception("hub: failed to handle a channel-layer message")
                 await asyncio.sleep(0.05)
 
+    async def _control(self, data: dict) -> None:
+        for sub in list(self.controls.get(data["group"], ())):
+            await sub.control(data["action"], data["data"])
+
     async def _deliver(self, data: dict) -> None:
         subscribers = self.topics.get(data["group"])
         if not subscribers:
             return
-        message = message_from_wire(data["message"])
+        message: HubMessage = data["message"]
         presence = isinstance(message, PresenceChange)
         frames: dict[str, str | bytes | None] = {}
+        prepared: dict[str, Any] = {}
         for sub in list(subscribers):
             if sub.id == message.exclude or (presence and sub.knows(message)):
                 continue
-            if sub.wire_format not in frames:
-                frames[sub.wire_format] = sub.frame_for(message)
-            frame = frames[sub.wire_format]
+            wire_format = sub.wire_format
+            if wire_format not in frames:
+                frames[wire_format] = sub.frame_for(message)
+            frame = frames[wire_format]
             if frame is None:
                 continue
             try:
-                await sub.write(frame)
+                if sub.direct is None:
+                    await sub.write(frame)
+                else:
+                    if wire_format not in prepared:
+                        prepared[wire_format] = sub.direct.prepare(frame)
+                    sub.write_prepared(prepared[wire_format])
                 self.delivered += 1
             except Exception:
                 self.failed_writes += 1
@@ -171,6 +214,15 @@ class Hub:
 
 def _control_group(app_id: int) -> str:
     return f"c.{app_id}"
+
+
+def _schedule(loop: asyncio.AbstractEventLoop, handle, message: dict) -> None:
+    """Run a hub's handler on its own loop (tests and sync callers have other loops)."""
+    work = handle(message)
+    try:
+        loop.call_soon_threadsafe(asyncio.ensure_future, work)
+    except RuntimeError:  # that loop is closed: its sockets are gone
+        work.close()
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

@@ -12,6 +12,11 @@ from django.conf import settings
 
 from realtime import errors
 
+# The scope extension under which the server offers a socket's prepared-frame writer
+# (expusher.server.DirectWrites): `prepare(frame)` once per broadcast, `send(prepared)`
+# per socket. Under other servers (and in tests) frames go through ASGI `send`.
+DIRECT_WRITES = "expusher.direct_writes"
+
 
 def query_params(scope) -> dict[str, str]:
     """The connect URL's query parameters (the last value of each)."""
@@ -31,6 +36,10 @@ class HandlerConsumer(AsyncWebsocketConsumer):
     # broadcast once and writes it to the local sockets (see realtime/hub.py).
     channel_layer_alias = None
     handler = None
+
+    @property
+    def direct(self):
+        return (self.scope.get("extensions") or {}).get(DIRECT_WRITES)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if self.handler is None:

@@ -27,7 +27,7 @@ class PhoenixSocketConsumer(HandlerConsumer):
                 header(self.scope, b"origin"),
                 lambda: token_from_subprotocols(subprotocols),
             )
-            handler = PhoenixHandler(identity, serializer, self.write, self.close_with)
+            handler = PhoenixHandler(identity, serializer, self.write, self.close_with, self.direct)
             await handler.admit()
         except errors.ProtocolError as e:
             # Logged without the token; the client only sees the 403.

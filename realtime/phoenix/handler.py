@@ -23,11 +23,16 @@ from realtime.topics import is_presence_topic, topic_is_valid
 
 class PhoenixHandler:
     def __init__(
-        self, identity: Identity, serializer: protocol.Serializer, write: Write, close: Close
+        self,
+        identity: Identity,
+        serializer: protocol.Serializer,
+        write: Write,
+        close: Close,
+        direct: Any = None,
     ):
         self.identity = identity
         self.serializer = serializer
-        self.connection = Connection(identity, serializer, write, close)
+        self.connection = Connection(identity, serializer, write, close, direct)
         self.join_refs: dict[str, str | None] = {}  # topic -> join_ref
 
     async def admit(self) -> None:

@@ -36,7 +36,7 @@ class PusherSocketConsumer(HandlerConsumer):
         try:
             _protocol_version(self.scope)
             identity = await aidentify_app(app_key, header(self.scope, b"origin"))
-            handler = PusherHandler(identity, self.write, self.close_with)
+            handler = PusherHandler(identity, self.write, self.close_with, self.direct)
             await handler.admit()
         except errors.ProtocolError as e:
             logger.info("refused Pusher socket for app %r: %s", app_key[:32], e.detail)

@@ -8,6 +8,7 @@ see realtime.errors for the codes.
 
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.conf import settings
 
@@ -39,9 +40,9 @@ _SUBSCRIPTION_ERRORS = {
 
 
 class PusherHandler:
-    def __init__(self, identity: Identity, write: Write, close: Close):
+    def __init__(self, identity: Identity, write: Write, close: Close, direct: Any = None):
         self.app = identity.app
-        self.connection = Connection(identity, protocol.PusherWire, write, close)
+        self.connection = Connection(identity, protocol.PusherWire, write, close, direct)
         self.channels: dict[str, ChannelKind] = {}
         self.members: dict[str, tuple[str, dict]] = {}  # presence channel -> (user_id, info)
         self.liveness = Liveness(
