@@ -155,40 +155,56 @@ class DirectWrites:
     slow-reader bound.
     """
 
-    __slots__ = ("protocol",)
+    __slots__ = ("protocol", "transport")
+    prepared_message: type  # autobahn's PreparedMessage, set by direct_websocket_writes
 
     def __init__(self, protocol) -> None:
         self.protocol = protocol
+        self.transport = protocol.transport
 
-    @staticmethod
-    def prepare(frame: str | bytes):
-        from autobahn.websocket.protocol import PreparedMessage
-
+    @classmethod
+    def prepare(cls, frame: str | bytes):
         if isinstance(frame, str):
-            return PreparedMessage(frame.encode(), False, False, True)
-        return PreparedMessage(frame, True, False, True)
+            return cls.prepared_message(frame.encode(), False, False, True)
+        return cls.prepared_message(frame, True, False, True)
 
     def send(self, prepared) -> None:
-        protocol = self.protocol
-        if protocol.state != protocol.STATE_OPEN or _cut_if_slow(protocol):
+        protocol, transport = self.protocol, self.transport
+        if protocol.state != protocol.STATE_OPEN:
             return
-        if protocol.send_queue:  # autobahn is still sending a chopped frame: keep order
+        if transport._tempDataLen or transport.offset != len(transport.dataBuffer):
+            # Frames are waiting already: bound them, and queue this one behind them.
+            if not _cut_if_slow(protocol):
+                protocol.sendData(prepared.payloadHybi)
+        elif protocol.send_queue:  # autobahn is still sending a chopped frame
             protocol.sendData(prepared.payloadHybi)
         else:
-            protocol.transport.write(prepared.payloadHybi)
+            transport.write(prepared.payloadHybi)
 
 
 def direct_websocket_writes() -> None:
-    """Put each WebSocket's DirectWrites in its scope's extensions (realtime.transport)."""
+    """Put each WebSocket's DirectWrites in its scope's extensions (realtime.transport).
+
+    Only for plain TCP: DirectWrites reads the queue of Twisted's TCP transport, and a TLS
+    socket (daphne's -e ssl:...) keeps sending through ASGI.
+    """
+    from autobahn.websocket.protocol import PreparedMessage
     from daphne.server import Server
     from daphne.ws_protocol import WebSocketProtocol
+    from twisted.internet import tcp
 
     from realtime.transport import DIRECT_WRITES
 
+    DirectWrites.prepared_message = PreparedMessage
     create_application = Server.create_application
 
     def create(self, protocol, scope):
-        if isinstance(protocol, WebSocketProtocol):
+        transport = getattr(protocol, "transport", None)
+        if (
+            isinstance(protocol, WebSocketProtocol)
+            and isinstance(transport, tcp.Connection)
+            and not transport.TLS
+        ):
             extensions = {**(scope.get("extensions") or {}), DIRECT_WRITES: DirectWrites(protocol)}
             scope = {**scope, "extensions": extensions}
         return create_application(self, protocol, scope)

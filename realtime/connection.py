@@ -214,10 +214,6 @@ class Connection:
         if not self.closed:
             await self._write(frame)
 
-    def write_prepared(self, prepared: Any) -> None:
-        if not self.closed:
-            self.direct.send(prepared)
-
     async def control(self, action: str, data: dict[str, Any]) -> None:
         if action == "disconnect_user" and self.user_id is not None:
             if data.get("user_id") == self.user_id:

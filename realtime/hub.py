@@ -57,13 +57,12 @@ class Subscriber(Protocol):
     def knows(self, change: PresenceChange) -> bool:
         """True if the socket already has this presence change (from its join state)."""
 
-    # The server's prepared-frame writer for this socket (expusher.server), if it has one.
+    # The server's prepared-frame writer for this socket (realtime.transport), if any:
+    # `direct.prepare(frame)` once per broadcast, `direct.send(prepared)` per socket (it
+    # writes nothing once the socket closes). Sockets without one get `write(frame)`.
     direct: Any
 
     async def write(self, frame: str | bytes) -> None: ...
-
-    def write_prepared(self, prepared: Any) -> None:
-        """Write a frame that `direct.prepare` framed, at once."""
 
     async def control(self, action: str, data: dict[str, Any]) -> None: ...
 
@@ -145,9 +144,10 @@ class Hub:
     async def _everywhere(self, group: str, message: dict, handle) -> None:
         """This loop's sockets at once, this process's other loops soon, then the others."""
         await handle(message)
-        for loop, hub in list(_hubs.items()):
-            if hub is not self:
-                _schedule(loop, getattr(hub, handle.__name__), message)
+        if len(_hubs) > 1:
+            for loop, hub in list(_hubs.items()):
+                if hub is not self:
+                    _schedule(loop, getattr(hub, handle.__name__), message)
         if self.layer_reaches_others:
             wire = dict(message, origin=PROCESS_ID)
             if "message" in wire:
@@ -181,25 +181,28 @@ class Hub:
         if not subscribers:
             return
         message: HubMessage = data["message"]
+        exclude = message.exclude
         presence = isinstance(message, PresenceChange)
         frames: dict[str, str | bytes | None] = {}
         prepared: dict[str, Any] = {}
         for sub in list(subscribers):
-            if sub.id == message.exclude or (presence and sub.knows(message)):
+            if sub.id == exclude or (presence and sub.knows(message)):
                 continue
             wire_format = sub.wire_format
-            if wire_format not in frames:
-                frames[wire_format] = sub.frame_for(message)
-            frame = frames[wire_format]
+            frame = frames.get(wire_format, _UNRENDERED)
+            if frame is _UNRENDERED:
+                frame = frames[wire_format] = sub.frame_for(message)
             if frame is None:
                 continue
             try:
-                if sub.direct is None:
+                direct = sub.direct
+                if direct is None:
                     await sub.write(frame)
                 else:
-                    if wire_format not in prepared:
-                        prepared[wire_format] = sub.direct.prepare(frame)
-                    sub.write_prepared(prepared[wire_format])
+                    ready = prepared.get(wire_format)
+                    if ready is None:
+                        ready = prepared[wire_format] = direct.prepare(frame)
+                    direct.send(ready)
                 self.delivered += 1
             except Exception:
                 self.failed_writes += 1
@@ -210,6 +213,9 @@ class Hub:
             await asyncio.sleep(GROUP_REFRESH_SECONDS)
             for group in list(self.topics) + list(self.controls):
                 await self.layer.group_add(group, self.channel)
+
+
+_UNRENDERED = object()
 
 
 def _control_group(app_id: int) -> str:
