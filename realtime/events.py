@@ -50,12 +50,15 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+# NaN and Infinity are Python's extensions: a browser's JSON.parse refuses them.
+_strict_json = json.JSONDecoder(parse_constant=_refuse_constant).decode
+
+
 def _holds_json_object(text: str) -> bool:
     if not text.startswith("{"):
         return False
     try:
-        # NaN and Infinity are Python's extensions: a browser's JSON.parse refuses them.
-        return isinstance(json.loads(text, parse_constant=_refuse_constant), dict)
+        return isinstance(_strict_json(text), dict)
     except (ValueError, RecursionError):
         return False
 

@@ -4,6 +4,7 @@ A pattern is an exact topic, a prefix ending in "*", or "*" alone. Matching is a
 comparison: no regular expression built from user input is ever compiled.
 """
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -72,6 +73,7 @@ def is_presence_topic(topic: str) -> bool:
     return topic.startswith(PRESENCE_PREFIXES)
 
 
+@functools.lru_cache(maxsize=4096)  # every publish asks, and busy topics are few
 def group_name(app_id: int, topic: str) -> str:
     """The channel-layer group of a topic of an application.
 

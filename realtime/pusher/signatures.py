@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 def sign(secret: str, text: str) -> str:
     """hex(HMAC-SHA256(secret, text)), the signature of every Pusher HMAC."""
-    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), text.encode(), "sha256").hex()
 
 
 def _auth_matches(key: str, secret: str, auth: object, text: str) -> bool:
@@ -63,4 +63,4 @@ def body_md5(body: bytes) -> str:
 
 def webhook_signature(secret: str, body: bytes) -> str:
     """X-Pusher-Signature: hex HMAC-SHA256 of the raw body."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), body, "sha256").hex()
