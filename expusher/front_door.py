@@ -23,6 +23,7 @@ Content-Length), HTTP/2 and daphne's access log (refusals are logged by the API 
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -158,8 +159,14 @@ class ApiConnection(protocol.Protocol):
         self._idle = None
         self._last_request = 0.0
         self._continued = False  # "100 Continue" sent for the request being read
+        self._addresses: dict[str, list | None] = {}
 
     def connectionMade(self) -> None:
+        # Asked once: every request's scope names the same two ends.
+        self._addresses = {
+            "client": _address(self.transport.getPeer()),
+            "server": _address(self.transport.getHost()),
+        }
         self._last_request = _now()
         self._idle = _reactor().callLater(IDLE_SECONDS, self._check_idle)
 
@@ -267,8 +274,7 @@ class ApiConnection(protocol.Protocol):
             "query_string": query,
             "root_path": "",
             "headers": headers,
-            "client": _address(self.transport.getPeer()),
-            "server": _address(self.transport.getHost()),
+            **self._addresses,
         }
         return scope, body, keep_alive, start + length
 
@@ -338,7 +344,7 @@ def _reactor():
 
 
 def _now() -> float:
-    return _reactor().seconds()
+    return time.time()  # the reactor's clock
 
 
 def _address(address) -> list | None:

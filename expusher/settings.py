@@ -235,6 +235,7 @@ EXPUSHER_MAX_MESSAGE_BYTES = env.int("EXPUSHER_MAX_MESSAGE_BYTES", default=64 * 
 EXPUSHER_MAX_PAYLOAD_BYTES = env.int("EXPUSHER_MAX_PAYLOAD_BYTES", default=10 * 1024)
 EXPUSHER_MAX_TOPICS_PER_SOCKET = env.int("EXPUSHER_MAX_TOPICS_PER_SOCKET", default=100)
 EXPUSHER_MAX_EVENTS_PER_BATCH = env.int("EXPUSHER_MAX_EVENTS_PER_BATCH", default=10)
+EXPUSHER_MAX_CHANNELS_PER_TRIGGER = 100  # Pusher's limit per trigger
 # A long poll waits this long for frames before answering 204 (phoenix's window_ms).
 EXPUSHER_LONGPOLL_WINDOW_MS = env.int("EXPUSHER_LONGPOLL_WINDOW_MS", default=10000)
 # A crashed process's presence entries disappear within this many seconds.

@@ -24,7 +24,6 @@ from realtime.topics import topic_is_valid
 SOCKET_ID_RE = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}")
 ENCRYPTED_PREFIX = "private-encrypted-"
 TRIGGER_INFO = frozenset({"subscription_count", "user_count"})
-DEFAULT_MAX_CHANNELS = 100  # Pusher's limit per trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +116,7 @@ def _channels(item: dict, many: bool) -> list[str]:
         raise errors.InvalidField(
             "channel (or channels) is required." if many else "channel is required."
         )
-    limit = getattr(settings, "EXPUSHER_MAX_CHANNELS_PER_TRIGGER", DEFAULT_MAX_CHANNELS)
+    limit = settings.EXPUSHER_MAX_CHANNELS_PER_TRIGGER
     if len(channels) > limit:
         raise errors.TooManyChannels(f"An event goes to at most {limit} channels.")
     channels = list(dict.fromkeys(channels))  # a channel named twice gets the event once
