@@ -12,15 +12,20 @@ asks once per wire format.
 
 Cross-process control messages (close a user's sockets, for instance) travel the same way
 on an application-wide control group.
+
+The hub's channel is also this process's address: `send_to(channel, message)` reaches the
+hub of another process, which hands messages of a type registered with `on(type, handler)`
+to that handler (a long-poll session reached from another process, for one).
 """
 
 import asyncio
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from realtime.messages import (
     HubMessage,
@@ -67,6 +72,7 @@ class Hub:
         self.delivered = 0
         self.failed_writes = 0
         self.slow_readers_cut = 0  # by the server (expusher.server.cut_slow_readers)
+        self._handlers: dict[str, Callable[[dict], Awaitable[None]]] = {}  # see on()
 
     async def _ensure_channel(self) -> str:
         async with self._started:
@@ -133,6 +139,8 @@ class Hub:
                 elif message.get("type") == CONTROL:
                     for sub in list(self.controls.get(message["group"], ())):
                         await sub.control(message["action"], message["data"])
+                elif (handler := self._handlers.get(message.get("type"))) is not None:
+                    await handler(message)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -161,6 +169,33 @@ class Hub:
             except Exception:
                 self.failed_writes += 1
                 logger.warning("hub: write to a closing socket failed", exc_info=True)
+
+    # Addressed messages, from one process to another.
+
+    async def address(self) -> str:
+        """This process's channel: where another process's send_to() reaches this hub."""
+        return await self._ensure_channel()
+
+    @property
+    def spans_processes(self) -> bool:
+        """False on the in-memory layer, whose messages never leave this process."""
+        return not isinstance(self.layer, InMemoryChannelLayer)
+
+    def on(self, type: str, handler: Callable[[dict], Awaitable[None]]) -> None:
+        """Hand each message of `type` that reaches this hub to `handler`.
+
+        The handler runs inside the receive loop, so it returns at once (longer work goes
+        in a task of its own). Registering a type again replaces its handler.
+        """
+        self._handlers[type] = handler
+
+    async def send_to(self, channel: str, message: dict[str, Any]) -> None:
+        """Send `message` (a dict with a "type") to the hub at `channel`.
+
+        At most once: nothing tells whether it arrived (on Redis, a message to a process
+        that has gone is dropped), so the receiver answers and the sender bounds its wait.
+        """
+        await self.layer.send(channel, message)
 
     async def _refresh_loop(self) -> None:
         while True:
