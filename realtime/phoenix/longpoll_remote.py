@@ -11,6 +11,10 @@ An owner that has died (or that Redis cannot reach) never accepts: after OWNER_T
 seconds the request is answered 410, and the phoenix client opens a new session and
 rejoins its channels. A session the owner no longer has is 410 at once.
 
+Frames the owner has handed to a poll are gone from its buffer: if the asking request goes
+away before they arrive (the client aborted it, or the owner's answer was lost), they are
+lost, as in Phoenix. The stock client aborts a poll only when it closes the session.
+
 With the in-memory layer there is one process, so a session that is not here is gone.
 """
 
