@@ -15,12 +15,17 @@ asks once per wire format.
 
 Cross-process control messages (close a user's sockets, for instance) travel the same way
 on an application-wide control group.
+
+The hub's channel is also this process's address: `send_to(channel, message)` reaches the
+hub of another process, which hands messages of a type registered with `on(type, handler)`
+to that handler (a long-poll session reached from another process, for one).
 """
 
 import asyncio
 import logging
 import uuid
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
@@ -70,8 +75,9 @@ class Subscriber(Protocol):
 class Hub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
-        # The in-memory layer reaches only this process, whose hubs publish reaches directly.
-        self.layer_reaches_others = not isinstance(self.layer, InMemoryChannelLayer)
+        # False on the in-memory layer, whose messages never leave this process (and
+        # whose hubs publish reaches directly).
+        self.spans_processes = not isinstance(self.layer, InMemoryChannelLayer)
         self.channel: str | None = None
         self.topics: dict[str, set[Subscriber]] = {}
         self.controls: dict[str, set[Subscriber]] = {}
@@ -80,6 +86,7 @@ class Hub:
         self.delivered = 0
         self.failed_writes = 0
         self.slow_readers_cut = 0  # by the server (expusher.server.cut_slow_readers)
+        self._handlers: dict[str, Callable[[dict], Awaitable[None]]] = {}  # see on()
 
     async def _ensure_channel(self) -> str:
         async with self._started:
@@ -94,7 +101,7 @@ class Hub:
         if members is None:
             table[group] = members = set()
             members.add(sub)
-            if self.layer_reaches_others:
+            if self.spans_processes:
                 await self.layer.group_add(group, await self._ensure_channel())
         else:
             members.add(sub)
@@ -106,7 +113,7 @@ class Hub:
         members.discard(sub)
         if not members:
             del table[group]
-            if self.layer_reaches_others:
+            if self.spans_processes:
                 await self.layer.group_discard(group, self.channel)
 
     def local_subscribers(self) -> set[Subscriber]:
@@ -148,7 +155,7 @@ class Hub:
             for loop, hub in list(_hubs.items()):
                 if hub is not self:
                     _schedule(loop, getattr(hub, handle.__name__), message)
-        if self.layer_reaches_others:
+        if self.spans_processes:
             wire = dict(message, origin=PROCESS_ID)
             if "message" in wire:
                 wire["message"] = message_to_wire(wire["message"])
@@ -165,6 +172,8 @@ class Hub:
                     await self._deliver(message)
                 elif message.get("type") == CONTROL:
                     await self._control(message)
+                elif (handler := self._handlers.get(message.get("type"))) is not None:
+                    await handler(message)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -207,6 +216,28 @@ class Hub:
             except Exception:
                 self.failed_writes += 1
                 logger.warning("hub: write to a closing socket failed", exc_info=True)
+
+    # Addressed messages, from one process to another.
+
+    async def address(self) -> str:
+        """This process's channel: where another process's send_to() reaches this hub."""
+        return await self._ensure_channel()
+
+    def on(self, type: str, handler: Callable[[dict], Awaitable[None]]) -> None:
+        """Hand each message of `type` that reaches this hub to `handler`.
+
+        The handler runs inside the receive loop, so it returns at once (longer work goes
+        in a task of its own). Registering a type again replaces its handler.
+        """
+        self._handlers[type] = handler
+
+    async def send_to(self, channel: str, message: dict[str, Any]) -> None:
+        """Send `message` (a dict with a "type") to the hub at `channel`.
+
+        At most once: nothing tells whether it arrived (on Redis, a message to a process
+        that has gone is dropped), so the receiver answers and the sender bounds its wait.
+        """
+        await self.layer.send(channel, message)
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -15,16 +15,16 @@ status is always 200; the status the client acts on is in the JSON body:
 * POST with the token carries client frames: `application/x-ndjson`, one frame a line,
   at most 100 lines (phoenix's MAX_LONGPOLL_BATCH_SIZE; a binary push is a base64 line),
   or one JSON frame in any other content type (older clients). `{"status": 200}` once
-  all were handled, in order.
+  all were handled, in order; 410 when the session's owner process cannot be reached.
   A line over EXPUSHER_MAX_MESSAGE_BYTES, or more than 100 lines, is 413, and then no
   frame of that body is handled; the session lives on (the phoenix client, which never
   sends such a body, reconnects on any non-200).
 
-Sessions live in the process that created them (realtime.phoenix.longpoll_sessions). Behind
-several server processes without sticky routing, a poll that reaches another process
-gets 410, and the phoenix client reconnects (a new session wherever that lands) and
-rejoins: it works, but churns. With more than one process, route /socket/longpoll
-stickily (by client address, or a cookie set by the load balancer).
+Sessions live in the process that created them (realtime.phoenix.longpoll_sessions). A
+poll or a push that reaches another process (behind a plain round-robin balancer) is
+served there through the owner (realtime.phoenix.longpoll_remote): no sticky routing.
+If the owner has died, that request is 410 within a couple of seconds, and the client
+opens a new session and rejoins its channels.
 
 CORS: responses carry `access-control-allow-origin: <Origin>` only when the application
 allows that origin (realtime.identity.origin_allowed, the WebSocket rule). Requests from
@@ -45,7 +45,8 @@ from realtime import errors
 from realtime.applications import AppSnapshot, app_snapshot
 from realtime.identity import origin_allowed
 from realtime.phoenix.connect import aidentify_connection
-from realtime.phoenix.longpoll_sessions import LongPollSession, session_for_token, window_seconds
+from realtime.phoenix.longpoll_remote import RemoteSession, session_for_token
+from realtime.phoenix.longpoll_sessions import LongPollSession, window_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ async def longpoll(request: HttpRequest) -> HttpResponse:
         if request.method == "GET":
             return await _open(request)
         return _answer(request, await _app_of(request), {"status": 410})
-    session = session_for_token(token)
+    session = await session_for_token(token)
     if session is None:
         return _answer(request, await _app_of(request), {"status": 410})
     origin = request.headers.get("Origin")
@@ -99,7 +100,7 @@ async def _open(request: HttpRequest) -> HttpResponse:
     return _answer(request, identity.app, {"status": 410, "token": session.token, "messages": []})
 
 
-async def _poll(request: HttpRequest, session: LongPollSession) -> HttpResponse:
+async def _poll(request: HttpRequest, session: LongPollSession | RemoteSession) -> HttpResponse:
     frames = await session.poll(window_seconds())
     if frames is None:
         return _answer(request, session.app, {"status": 410})
@@ -109,7 +110,7 @@ async def _poll(request: HttpRequest, session: LongPollSession) -> HttpResponse:
     )
 
 
-async def _post(request: HttpRequest, session: LongPollSession) -> HttpResponse:
+async def _post(request: HttpRequest, session: LongPollSession | RemoteSession) -> HttpResponse:
     limit = settings.EXPUSHER_MAX_MESSAGE_BYTES
     max_body = MAX_BATCH * (limit + 2)  # 100 lines of the largest size, with CRLFs
     body = request.read(max_body + 1)
@@ -130,8 +131,9 @@ async def _post(request: HttpRequest, session: LongPollSession) -> HttpResponse:
             len(frames),
         )
         return _answer(request, session.app, {"status": 413})
-    binary = session.phoenix.serializer.vsn == "2.0.0" and request.content_type == NDJSON
-    await session.receive([_frame(line, binary) for line in frames])
+    binary = session.vsn == "2.0.0" and request.content_type == NDJSON
+    if not await session.receive([_frame(line, binary) for line in frames]):
+        return _answer(request, session.app, {"status": 410})  # its owner is out of reach
     return _answer(request, session.app, {"status": 200})
 
 

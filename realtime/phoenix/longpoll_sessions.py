@@ -1,7 +1,10 @@
 """Long-poll sessions: a PhoenixHandler whose frames wait in a buffer for the next poll.
 
-A session lives in the process (event loop) that created it, in a plain dict, and is named
-by a signed token (django.core.signing) that carries only its random id. It ends when
+A session lives in the process (event loop) that created it, its owner, in a plain dict,
+and is named by a signed token (django.core.signing) that carries its random id, the
+owner's hub address, its application's key and its serializer version. Another process
+that gets a request for it reaches it through the hub (realtime.phoenix.longpoll_remote);
+the owner serves such requests here (`_serve_request`). It ends when
 its PhoenixHandler closes it, when nobody polls for 1.5 x EXPUSHER_LONGPOLL_WINDOW_MS,
 or when more than MAX_BUFFERED_FRAMES frames wait unread; ending stops the PhoenixHandler
 (it leaves its topics, so presence leaves are announced) and forgets the id, so later
@@ -19,10 +22,12 @@ import logging
 import secrets
 import weakref
 from collections import deque
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
 
+from realtime.hub import get_hub
 from realtime.identity import Identity
 from realtime.phoenix.handler import PhoenixHandler
 from realtime.phoenix.protocol import Serializer
@@ -34,6 +39,9 @@ TOKEN_SALT = "expusher.realtime.longpoll"
 # has no bound at all; we would rather drop the session than the process's memory.
 MAX_BUFFERED_FRAMES = 1000
 IDLE_WINDOWS = 1.5  # lib/phoenix/transports/long_poll_server.ex
+# Hub message types between a process that got a request and the session's owner.
+REQUEST = "longpoll.request"
+REPLY = "longpoll.reply"
 
 _sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = (
     weakref.WeakKeyDictionary()
@@ -62,14 +70,33 @@ def window_seconds() -> float:
     return settings.EXPUSHER_LONGPOLL_WINDOW_MS / 1000
 
 
-def session_for_token(token: str) -> "LongPollSession | None":
-    try:
-        session_id = signing.loads(token, salt=TOKEN_SALT)
-    except signing.BadSignature:
-        return None
-    if not isinstance(session_id, str):
-        return None
-    return local_sessions().get(session_id)
+@dataclass(frozen=True)
+class SessionAddress:
+    """What a session token says (it is signed, so all of it is the server's word)."""
+
+    id: str
+    owner: str  # the owner's hub channel
+    app_key: str
+    vsn: str
+
+    def token(self) -> str:
+        return signing.dumps(
+            {"id": self.id, "owner": self.owner, "app": self.app_key, "vsn": self.vsn},
+            salt=TOKEN_SALT,
+        )
+
+    @classmethod
+    def of_token(cls, token: str) -> "SessionAddress | None":
+        try:
+            fields = signing.loads(token, salt=TOKEN_SALT)
+        except signing.BadSignature:
+            return None
+        if not isinstance(fields, dict):
+            return None
+        values = [fields.get(name) for name in ("id", "owner", "app", "vsn")]
+        if not all(isinstance(value, str) for value in values):
+            return None
+        return cls(*values)
 
 
 class LongPollSession:
@@ -78,7 +105,7 @@ class LongPollSession:
 
     def __init__(self, identity: Identity, serializer: Serializer):
         self.id = secrets.token_urlsafe(18)
-        self.token = signing.dumps(self.id, salt=TOKEN_SALT)
+        self.token = ""  # once started: it names the owner's hub address
         self.app = identity.app
         self.phoenix = PhoenixHandler(identity, serializer, self._write, self._close)
         self.buffer: deque[str] = deque()  # encoded text frames, oldest first
@@ -94,7 +121,15 @@ class LongPollSession:
         """
         await asyncio.shield(_detached(self._start()))
 
+    @property
+    def vsn(self) -> str:
+        return self.phoenix.serializer.vsn
+
     async def _start(self) -> None:
+        hub = get_hub()
+        address = SessionAddress(self.id, await hub.address(), self.app.app_key, self.vsn)
+        self.token = address.token()
+        hub.on(REQUEST, _serve_request)
         await self.phoenix.admit()
         try:
             await self.phoenix.start()
@@ -132,9 +167,13 @@ class LongPollSession:
             return None
         return frames
 
-    async def receive(self, frames: list[str | bytes]) -> None:
-        """Client frames (one POST), handled in order even if the request goes away."""
+    async def receive(self, frames: list[str | bytes]) -> bool:
+        """Client frames (one POST), handled in order even if the request goes away.
+
+        True: the session had them (a remote session says False when it cannot be reached).
+        """
         await asyncio.shield(_detached(self._receive(frames)))
+        return True
 
     async def _receive(self, frames: list[str | bytes]) -> None:
         for frame in frames:
@@ -214,3 +253,31 @@ class LongPollSession:
         self._wake()
         logger.info("long-poll session of app %s ended: %s", self.app.app_key, why)
         return True
+
+
+# The owner's side of requests from other processes (realtime.phoenix.longpoll_remote).
+
+
+async def _serve_request(message: dict) -> None:
+    # Called in the hub's receive loop: the work, waiting polls included, goes in a task.
+    _detached(_answer_request(message))
+
+
+async def _answer_request(message: dict) -> None:
+    """Accept at once (the asker's proof that this owner lives), then answer with the
+    poll's frames or the push's outcome; a session that is not here is None at once."""
+    hub = get_hub()
+    reply_to, ref = message["reply_to"], message["ref"]
+    session = local_sessions().get(message["session"])
+    result: list[str] | bool | None = None
+    try:
+        if session is not None:
+            await hub.send_to(reply_to, {"type": REPLY, "ref": ref, "stage": "accepted"})
+            if message["op"] == "poll":
+                result = await session.poll(window_seconds())
+            else:
+                result = await session.receive(message["frames"])
+        await hub.send_to(reply_to, {"type": REPLY, "ref": ref, "stage": "done", "result": result})
+    except Exception:
+        # The asker's wait is bounded: it answers 410 and its client reconnects.
+        logger.warning("long-poll: could not answer a request from %s", reply_to, exc_info=True)

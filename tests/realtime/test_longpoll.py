@@ -20,7 +20,8 @@ from organizations import services
 from realtime.events import event_trigger
 from realtime.hub import get_hub
 from realtime.phoenix import longpoll_sessions
-from realtime.phoenix.longpoll_sessions import TOKEN_SALT, local_sessions
+from realtime.phoenix.longpoll_remote import OWNER_TIMEOUT
+from realtime.phoenix.longpoll_sessions import TOKEN_SALT, SessionAddress, local_sessions
 from realtime.topics import group_name
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,8 +119,9 @@ async def lp(alice_app, jwt_for):
     return poller
 
 
-def forged(session_id="nope"):
-    return signing.dumps(session_id, salt=TOKEN_SALT)
+def forged(app, session_id="nope", owner="hub.elsewhere"):
+    """A validly signed token for a session that is not here (of another process)."""
+    return SessionAddress(session_id, owner, app.app_key, "2.0.0").token()
 
 
 async def test_it_opens_a_session_with_a_signed_token_that_holds_no_jwt(alice_app, jwt_for):
@@ -128,8 +130,10 @@ async def test_it_opens_a_session_with_a_signed_token_that_holds_no_jwt(alice_ap
 
     body = await poller.open()
 
-    session_id = signing.loads(body["token"], salt=TOKEN_SALT)
-    assert list(local_sessions()) == [session_id]
+    address = SessionAddress.of_token(body["token"])
+    assert list(local_sessions()) == [address.id]
+    assert address.owner == await get_hub().address()  # where other processes reach it
+    assert (address.app_key, address.vsn) == (alice_app.app_key, "2.0.0")
     assert jwt not in body["token"] and jwt.split(".")[1] not in body["token"]
     assert (await poller.join("room:1"))["status"] == "ok"
 
@@ -282,11 +286,16 @@ async def test_a_second_poll_takes_over_and_the_first_answers_204(settings, lp):
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_it_answers_410_for_unknown_and_forged_tokens(method, alice_app):
-    for token in ("garbage", forged(), forged("x" * 24)):
+    owner = await get_hub().address()
+    old_style = signing.dumps("x" * 24, salt=TOKEN_SALT)  # a bare id, as tokens once were
+    for token in ("garbage", old_style, forged(alice_app), forged(alice_app, owner=owner)):
         poller = LongPoller(alice_app.app_key)
         poller.token = token
+        started = asyncio.get_running_loop().time()
         body = (await poller.request(method, body="")).json()
         assert body == {"status": 410}
+        # On the in-memory layer no other process exists: no owner is waited for.
+        assert asyncio.get_running_loop().time() - started < OWNER_TIMEOUT
     assert local_sessions() == {}
 
 
