@@ -14,6 +14,27 @@ import sys
 
 logger = logging.getLogger("expusher.server")
 
+# The releases the patches below were written for and tested on; pyproject.toml carries
+# the same bounds (tests/test_server_versions.py keeps the two equal).
+PATCHED_PACKAGES = {
+    "daphne": ">=4.2.2,<4.3",
+    "Twisted": ">=24.11,<27",
+    "autobahn": ">=24.4,<27",
+}
+
+
+def untested_packages() -> list[str]:
+    """The patched packages whose installed release is outside PATCHED_PACKAGES."""
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+
+    return [
+        f"{name} {version(name)} (tested: {spec})"
+        for name, spec in PATCHED_PACKAGES.items()
+        if version(name) not in SpecifierSet(spec)
+    ]
+
 
 def daphne_arguments(argv: list[str]) -> list[str]:
     from django.conf import settings
@@ -310,6 +331,11 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expusher.settings")
     from daphne.cli import CommandLineInterface
 
+    untested = untested_packages()
+    if untested:
+        # The patches reach into these packages' internals: another release may not have
+        # them, or may have them with another meaning.
+        sys.exit(f"expusher.server: refusing to start on untested {', '.join(untested)}")
     raise_file_limit()
     close_instead_of_dropping()
     access_log_without_query_strings()
