@@ -134,3 +134,22 @@ async def test_a_dead_redis_refuses_connections_without_crashing(
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     connected, _, _ = await connect(alice_app.app_key, jwt_for())
     assert not connected
+
+
+@pytest.mark.parametrize("path", ["/nope", "/socket/websocket/x", "/app/", "/socket/longpoll"])
+async def test_an_unknown_path_is_denied_with_404_or_closed(path):
+    from channels.testing import ApplicationCommunicator, WebsocketCommunicator
+
+    from expusher.asgi import application
+
+    # A server without ASGI's denial-response extension: a close before accept (its 403).
+    assert await WebsocketCommunicator(application, path).connect() == (False, 1000)
+    # With it (daphne as expusher.server runs it): an HTTP 404.
+    scope = {"type": "websocket", "path": path, "headers": [], "query_string": b""}
+    scope["extensions"] = {"websocket.http.response": {}}
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "websocket.connect"})
+    start = await communicator.receive_output()
+    assert (start["type"], start["status"]) == ("websocket.http.response.start", 404)
+    body = await communicator.receive_output()
+    assert body["type"] == "websocket.http.response.body" and not body.get("more_body")
