@@ -153,3 +153,40 @@ async def test_an_unknown_path_is_denied_with_404_or_closed(path):
     assert (start["type"], start["status"]) == ("websocket.http.response.start", 404)
     body = await communicator.receive_output()
     assert body["type"] == "websocket.http.response.body" and not body.get("more_body")
+
+
+ANONYMOUS = [(b"origin", b"https://page.example")]
+
+
+async def test_anonymous_sockets_get_only_their_share_of_the_quota(
+    layer, connect, alice_app, jwt_for, settings, caplog
+):
+    caplog.set_level(logging.INFO)
+    settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE = 0.5
+    await sync_to_async(services.application_update)(application=alice_app, max_connections=4)
+    first = await connect(alice_app.app_key, headers=ANONYMOUS)
+    assert first[0] and (await connect(alice_app.app_key, headers=ANONYMOUS))[0]
+    assert not (await connect(alice_app.app_key, headers=ANONYMOUS))[0]  # 3 of 4 anonymous
+    assert "anonymous connections may use at most 2 of the 4" in caplog.text
+    # The other half is left for sockets with a JWT, up to the whole quota.
+    assert (await connect(alice_app.app_key, jwt_for()))[0]
+    assert (await connect(alice_app.app_key, jwt_for()))[0]
+    assert not (await connect(alice_app.app_key, jwt_for()))[0]
+    await first[2].ws.disconnect()
+    assert (await connect(alice_app.app_key, headers=ANONYMOUS))[0]
+
+
+@pytest.mark.parametrize("share, admitted", [(1, 3), (0, 0), (0.34, 1)])
+async def test_the_anonymous_share_is_configurable(
+    layer, connect, alice_app, settings, share, admitted
+):
+    settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE = share
+    await sync_to_async(services.application_update)(application=alice_app, max_connections=3)
+    results = [(await connect(alice_app.app_key, headers=ANONYMOUS))[0] for _ in range(4)]
+    assert results == [True] * admitted + [False] * (4 - admitted)
+
+
+async def test_without_a_quota_anonymous_sockets_are_not_capped(connect, alice_app, settings):
+    settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE = 0
+    for _ in range(3):
+        assert (await connect(alice_app.app_key, headers=ANONYMOUS))[0]
