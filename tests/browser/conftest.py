@@ -5,6 +5,7 @@ server runs as a subprocess with its own temporary SQLite database: the test dat
 of pytest-django is invisible to it, and the browser tests need none.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -98,3 +99,56 @@ def daphne_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def demo_server(tmp_path):
+    """A real server (python -m expusher.server) with the demo account seeded."""
+    from tests.support import live
+
+    server_env = live.ServerEnv.create(tmp_path)
+    live.migrate(server_env)
+    seeded = json.loads(live.manage(server_env, "seed_demo", "--json", "--password", PASSWORD))
+    with live.LiveServer(server_env) as server:
+        yield server, seeded
+
+
+PASSWORD = "demo's long passphrase"  # of the seeded demo@example.org
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def watch_for_errors(page, errors: list[str]) -> None:
+    """Collect the page's uncaught script errors and every Content-Security-Policy
+    violation (Chromium reports each on the console: "Refused to ... because it violates
+    the following Content Security Policy directive")."""
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            errors.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
