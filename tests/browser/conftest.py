@@ -54,8 +54,20 @@ def _wait_until_ready(process: subprocess.Popen, base_url: str, log: Path) -> No
 
 
 @pytest.fixture(scope="module")
-def daphne_server(tmp_path_factory):
-    """Yield the base URL of a freshly migrated ExPusher served by daphne."""
+def daphne_server(daphne):
+    """The base URL of a freshly migrated ExPusher served by daphne."""
+    return daphne[0]
+
+
+@pytest.fixture(scope="module")
+def daphne_mailbox(daphne) -> Path:
+    """The directory where that server writes the e-mails it sends, one file each."""
+    return daphne[1]
+
+
+@pytest.fixture(scope="module")
+def daphne(tmp_path_factory):
+    """Yield (base URL, mail directory) of a freshly migrated ExPusher served by daphne."""
     tmp = tmp_path_factory.mktemp("daphne")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -69,6 +81,7 @@ def daphne_server(tmp_path_factory):
         "EXPUSHER_ENV_FILE": str(tmp / "no.env"),
         "DEBUG": "False",
         "EXPUSHER_HTTPS": "False",
+        "EMAIL_URL": f"filemail:///{tmp / 'mail'}",  # an absolute path after ///
     }
     env.pop("REDIS_URL", None)
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -91,7 +104,7 @@ def daphne_server(tmp_path_factory):
         )
     try:
         _wait_until_ready(process, base_url, log)
-        yield base_url
+        yield base_url, tmp / "mail"
     finally:
         process.terminate()
         try:
