@@ -233,6 +233,58 @@ def direct_websocket_writes() -> None:
     Server.create_application = create
 
 
+def deny_with_http_responses() -> None:
+    """Let the application answer a WebSocket upgrade with an HTTP status of its choosing.
+
+    daphne knows only accept and close: a close before accept is always 403, and an
+    exception (channels' router for an unknown path) a 500. This adds ASGI's WebSocket
+    Denial Response extension: websocket scopes list `websocket.http.response`, and
+    `websocket.http.response.start` then `.body` (the last one, without `more_body`)
+    refuse the handshake with that status (realtime.routing answers 404 that way).
+    autobahn writes the status line only: the headers and body sent are dropped.
+    """
+    from http import HTTPStatus
+
+    from autobahn.websocket.types import ConnectionDeny
+    from daphne.server import Server
+    from daphne.ws_protocol import WebSocketProtocol
+
+    create_application = Server.create_application
+    handle_reply = WebSocketProtocol.handle_reply
+
+    def _phrase(status: int) -> str:
+        try:
+            return HTTPStatus(status).phrase
+        except ValueError:
+            return "Denied"
+
+    def create_application_with_extension(self, protocol, scope):
+        if scope.get("type") == "websocket":
+            extensions = {**scope.get("extensions", {}), "websocket.http.response": {}}
+            scope = {**scope, "extensions": extensions}
+        return create_application(self, protocol, scope)
+
+    def handle_denial_response(self, message):
+        kind = message.get("type")
+        if kind == "websocket.http.response.start" and hasattr(self, "handshake_deferred"):
+            self.expusher_denial_status = int(message["status"])
+        elif kind == "websocket.http.response.body" and hasattr(self, "expusher_denial_status"):
+            if not message.get("more_body") and hasattr(self, "handshake_deferred"):
+                status = self.expusher_denial_status
+                self.handshake_deferred.errback(ConnectionDeny(status, _phrase(status)))
+                del self.handshake_deferred
+                self.server.protocol_disconnected(self)
+                address = self.client_addr
+                client = f"{address[0]}:{address[1]}" if address else None
+                details = {"path": self.request.path, "client": client}
+                self.server.log_action("websocket", "rejected", details)
+        else:
+            handle_reply(self, message)
+
+    Server.create_application = create_application_with_extension
+    WebSocketProtocol.handle_reply = handle_denial_response
+
+
 def drain_on_shutdown() -> None:
     """On SIGTERM, stop accepting, close every connection with 4200 spread over
     EXPUSHER_DRAIN_SECONDS (realtime.connection.connections_drain), then let daphne stop.
@@ -342,6 +394,7 @@ def main() -> None:
     write_without_waiting()
     cut_slow_readers()
     direct_websocket_writes()
+    deny_with_http_responses()
     skip_form_parsing()
     freeze_startup_heap()  # loads Django: what follows may import models
     pusher_api_fast_path()

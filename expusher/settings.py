@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "expusher.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -230,6 +231,12 @@ EXPUSHER_DRAIN_SECONDS = env.float("EXPUSHER_DRAIN_SECONDS", default=5.0)
 EXPUSHER_MAX_PENDING_BYTES = env.int("EXPUSHER_MAX_PENDING_BYTES", default=1024 * 1024)
 EXPUSHER_HEAD_TIMEOUT_SECONDS = env.int("EXPUSHER_HEAD_TIMEOUT_SECONDS", default=10)
 EXPUSHER_HALF_OPEN_PER_ADDRESS = env.int("EXPUSHER_HALF_OPEN_PER_ADDRESS", default=64)
+# Anonymous connections (Phoenix without a JWT, Pusher before its backend vouched for it)
+# may hold at most this share of an application's connection quota, so that anyone with
+# the public app key cannot lock its signed-in users out. 1 turns the cap off.
+EXPUSHER_ANONYMOUS_CONNECTION_SHARE = env.float("EXPUSHER_ANONYMOUS_CONNECTION_SHARE", default=0.5)
+if not 0 <= EXPUSHER_ANONYMOUS_CONNECTION_SHARE <= 1:
+    raise ImproperlyConfigured("EXPUSHER_ANONYMOUS_CONNECTION_SHARE must be between 0 and 1")
 # Realtime limits (see README "Limits").
 EXPUSHER_MAX_MESSAGE_BYTES = env.int("EXPUSHER_MAX_MESSAGE_BYTES", default=64 * 1024)
 EXPUSHER_MAX_PAYLOAD_BYTES = env.int("EXPUSHER_MAX_PAYLOAD_BYTES", default=10 * 1024)

@@ -53,11 +53,12 @@ def app_secret_generate() -> str:
     return secrets.token_hex(20)
 
 
-def _fernet() -> MultiFernet:
+def _fernet(purpose: str = "") -> MultiFernet:
     # Any string works as a key: it is stretched to Fernet's 32 bytes. The first key
-    # encrypts; every key decrypts, so keys can be rotated by prepending a new one.
+    # encrypts; every key decrypts, so keys can be rotated by prepending a new one. A
+    # purpose other than the app secrets' ("") gets keys of its own.
     keys = [
-        Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).digest()))
+        Fernet(base64.urlsafe_b64encode(hashlib.sha256((purpose + k).encode()).digest()))
         for k in settings.EXPUSHER_ENCRYPTION_KEYS
     ]
     return MultiFernet(keys)
@@ -72,3 +73,18 @@ def app_secret_decrypt(ciphertext: str) -> str:
         return _fernet().decrypt(ciphertext.encode()).decode()
     except InvalidToken:
         raise ValueError("cannot decrypt the application secret with the configured keys") from None
+
+
+def sealed(purpose: str, plaintext: str) -> str:
+    """Encrypt and authenticate `plaintext` for one purpose (a key of its own per purpose,
+    derived from EXPUSHER_ENCRYPTION_KEY): what a link in an e-mail carries."""
+    return _fernet(purpose).encrypt(plaintext.encode()).decode()
+
+
+def unsealed(purpose: str, token: str, max_age: int) -> str:
+    """The plaintext of a `sealed` token no older than `max_age` seconds; ValueError if it
+    is not one (tampered, another purpose's, expired)."""
+    try:
+        return _fernet(purpose).decrypt(token.encode(), ttl=max_age).decode()
+    except (InvalidToken, UnicodeError):
+        raise ValueError("invalid or expired token") from None

@@ -74,13 +74,24 @@ def organization_archive(*, organization: Organization) -> Organization:
 
 @transaction.atomic
 def user_signup(
-    *, email: str, password: str, organization_name: str
+    *,
+    email: str,
+    organization_name: str,
+    password: str | None = None,
+    password_hash: str | None = None,
 ) -> tuple[AbstractBaseUser, Organization, str]:
-    """Create a user, their organization and a first secret token (returned in plaintext)."""
+    """Create a user, their organization and a first secret token (returned in plaintext).
+
+    The password comes as plaintext or already hashed (organizations.signup's links
+    carry only the hash).
+    """
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(username__iexact=email).exists():
         raise ValidationError({"email": "An account with this e-mail already exists."})
     user = User.objects.create_user(username=email, email=email, password=password)
+    if password_hash is not None:
+        user.password = password_hash
+        user.save(update_fields=["password"])
     organization = organization_create(name=organization_name, owner=user)
     _, plaintext = secret_token_create(organization=organization, label="default", created_by=user)
     return user, organization, plaintext

@@ -10,6 +10,8 @@ from organizations.views import accounts, applications, dashboard, members, toke
 account_patterns = [
     path("", accounts.home, name="home"),
     path("signup/", accounts.signup, name="signup"),
+    path("signup/sent/", accounts.signup_sent, name="signup_sent"),
+    path("signup/confirm/<str:token>/", accounts.signup_confirm, name="signup_confirm"),
     path(
         "accounts/login/",
         accounts.LoginView.as_view(),

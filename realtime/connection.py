@@ -11,6 +11,7 @@ the connection hands the hub its `wire`, an object with a `wire_format` name and
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -75,11 +76,13 @@ class Connection:
         self.direct = direct
         self._expiry: asyncio.TimerHandle | None = None
         self.admitted = False
+        self.anonymous = identity.anonymous  # counted in the anonymous share (see admit)
         self.closed = False
         self.hub = get_hub()
 
     async def admit(self) -> None:
-        """Count this connection; refuse it past the application's quota (0: no quota).
+        """Count this connection; refuse it past the application's quota (0: no quota),
+        or past the anonymous share of it if nobody vouched for the connection.
 
         Called by the transport before it accepts. The count spans every process, so
         it is increment-then-check: two racing connects may both be refused, never both
@@ -89,20 +92,31 @@ class Connection:
         store = get_presence()
         try:
             await store.start(announce_leave)
-            await store.connected(app.id, +1)
+            await store.connected(app.id, +1, +1 if self.anonymous else 0)
             self.admitted = True
-            over = (
-                app.max_connections and await store.connection_count(app.id) > app.max_connections
-            )
+            refusal = None
+            if app.max_connections:
+                refusal = quota_refusal(
+                    app.max_connections, self.anonymous, *await store.connection_counts(app.id)
+                )
         except Exception as e:
             logger.warning("cannot count a connection of app %s: %r", app.app_key, e)
             if self.admitted:  # counted, but refused: give the slot back if we still can
                 with contextlib.suppress(Exception):
                     await self.stop()
             raise errors.Unavailable() from None
-        if over:
+        if refusal is not None:
             await self.stop()
-            raise errors.OverQuota(f"at most {app.max_connections} connections")
+            raise refusal
+
+    async def vouched_for(self) -> None:
+        """The application's backend signed for this connection (a Pusher sign-in or
+        private channel): from now on it counts in the quota as any other, not in the
+        anonymous share."""
+        if self.anonymous:
+            self.anonymous = False
+            if self.admitted:
+                await get_presence().connected(self.app.id, 0, -1)
 
     async def start(self) -> None:
         await self.hub.attach(self, self.app.id)
@@ -123,7 +137,7 @@ class Connection:
             await self.unsubscribe(topic)
         if self.admitted:
             self.admitted = False
-            await get_presence().connected(self.app.id, -1)
+            await get_presence().connected(self.app.id, -1, -1 if self.anonymous else 0)
         await self.hub.detach(self, self.app.id)
 
     async def close(self, error: errors.ProtocolError) -> None:
@@ -222,6 +236,22 @@ class Connection:
                 if identity.jti and identity.expires_at is not None:
                     await jwt_deny(identity.jti, identity.expires_at)
                 await self.close(errors.Unauthorized("disconnected by the application"))
+
+
+def quota_refusal(
+    quota: int, anonymous: bool, total: int, anonymous_total: int
+) -> errors.OverQuota | None:
+    """Why a connection counted in these totals is refused, if it is."""
+    if total > quota:
+        return errors.OverQuota(f"at most {quota} connections")
+    # Rounded first, so that a share such as 0.29 of 100 is 29 and not 28.
+    share = math.floor(round(quota * settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE, 6))
+    if anonymous and anonymous_total > share:
+        return errors.OverQuota(
+            f"anonymous connections may use at most {share} of the {quota} connections"
+            " of this application"
+        )
+    return None
 
 
 def presence_meta(info: dict) -> dict:

@@ -35,6 +35,9 @@ class Identity:
     token_id: int | None = None  # the secret token behind the JWT, for revocation
     expires_at: int | None = None
     jti: str = ""  # the JWT's id, denied when the application disconnects its user
+    # Nobody vouched for it (no JWT; a Pusher socket until its backend signs for it): it
+    # may use only EXPUSHER_ANONYMOUS_CONNECTION_SHARE of the application's quota.
+    anonymous: bool = False
 
     def can_listen(self, topic: str) -> bool:
         return topic_allowed(self.listen, topic)
@@ -91,7 +94,13 @@ def identify(app_key: str | None, jwt: str | None, origin: str | None, unique_id
         if not origin_allowed(app.allowed_origins, origin):
             raise errors.OriginNotAllowed(f"origin {origin!r} is not allowed")
     if not jwt:
-        return Identity(app, app.anonymous_listen, app.anonymous_publish, user_id=unique_id or None)
+        return Identity(
+            app,
+            app.anonymous_listen,
+            app.anonymous_publish,
+            user_id=unique_id or None,
+            anonymous=True,
+        )
     try:
         claims = tokens.verify(jwt)
     except tokens.TokenExpired:
@@ -129,7 +138,7 @@ def identify_app(app_key: str | None, origin: str | None) -> Identity:
         raise errors.ApplicationNotFound()
     if not origin_allowed(app.allowed_origins, origin):
         raise errors.OriginNotAllowed(f"origin {origin!r} is not allowed")
-    return Identity(app, (), ())
+    return Identity(app, (), (), anonymous=True)  # until a sign-in or a signed channel
 
 
 aidentify_app = database_sync_to_async(identify_app)

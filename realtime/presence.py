@@ -51,6 +51,7 @@ class MemoryPresenceStore:
         self.entries: dict[tuple[int, str], dict[str, tuple[str, dict]]] = defaultdict(dict)
         self.subscriptions: dict[tuple[int, str], int] = defaultdict(int)
         self.connections: dict[int, int] = defaultdict(int)
+        self.anonymous_connections: dict[int, int] = defaultdict(int)
         self.cached: dict[tuple[int, str], tuple[float, dict]] = {}
 
     async def track(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
@@ -83,11 +84,14 @@ class MemoryPresenceStore:
     async def subscription_counts(self, app_id: int) -> dict[str, int]:
         return {topic: n for (app, topic), n in self.subscriptions.items() if app == app_id}
 
-    async def connected(self, app_id: int, delta: int) -> None:
+    async def connected(self, app_id: int, delta: int, anonymous: int = 0) -> None:
+        """Count `delta` more connections of the application, `anonymous` more anonymous."""
         self.connections[app_id] += delta
+        self.anonymous_connections[app_id] += anonymous
 
-    async def connection_count(self, app_id: int) -> int:
-        return self.connections[app_id]
+    async def connection_counts(self, app_id: int) -> tuple[int, int]:
+        """Open connections of the application, and how many of them are anonymous."""
+        return self.connections[app_id], self.anonymous_connections[app_id]
 
     async def cache_set(self, app_id: int, topic: str, event: dict, ttl: int) -> None:
         self.cached[app_id, topic] = (time.monotonic() + ttl, event)
@@ -205,14 +209,25 @@ class RedisPresenceStore:
         value = await self.redis.get(self._cache(app_id, topic))
         return json.loads(value) if value is not None else None
 
-    async def connected(self, app_id: int, delta: int) -> None:
-        await self.redis.hincrby(self._node_connections(self.node), str(app_id), delta)
+    async def connected(self, app_id: int, delta: int, anonymous: int = 0) -> None:
+        """Count `delta` more connections of the application, `anonymous` more anonymous
+        (this node's share, in one hash: a dead node's share goes with it)."""
+        key = self._node_connections(self.node)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, str(app_id), delta)
+            pipe.hincrby(key, _anonymous(app_id), anonymous)
+            await pipe.execute()
 
-    async def connection_count(self, app_id: int) -> int:
-        """Open connections of the application in every live process."""
-        nodes = await self._live_nodes()
-        counts = [await self.redis.hget(self._node_connections(n), str(app_id)) for n in nodes]
-        return sum(int(c) for c in counts if c is not None)
+    async def connection_counts(self, app_id: int) -> tuple[int, int]:
+        """Open connections of the application in every live process, and how many of
+        them are anonymous."""
+        total = anonymous = 0
+        for node in await self._live_nodes():
+            fields = (str(app_id), _anonymous(app_id))
+            counts = await self.redis.hmget(self._node_connections(node), fields)
+            total += int(counts[0] or 0)
+            anonymous += int(counts[1] or 0)
+        return total, anonymous
 
     async def _live_nodes(self) -> list[str]:
         nodes = sorted(await self.redis.smembers(f"{self.p}:nodes"))
@@ -268,6 +283,10 @@ class RedisPresenceStore:
                 self._node_entries(node), self._node_subs(node), self._node_connections(node)
             )
             await self.redis.srem(f"{self.p}:nodes", node)
+
+
+def _anonymous(app_id: int) -> str:
+    return f"{app_id}:anonymous"
 
 
 def _entry(app_id: int, topic: str, conn_id: str | None = None) -> str:

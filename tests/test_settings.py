@@ -79,6 +79,15 @@ def test_it_refuses_a_short_secret():
     assert "SECRET_KEY must be at least" in result.stderr
 
 
+@pytest.mark.parametrize("share", ["1.5", "-0.1"])
+def test_it_refuses_an_anonymous_share_outside_0_to_1(share):
+    env = production_env(EXPUSHER_ANONYMOUS_CONNECTION_SHARE=share)
+    result = python("import django; django.setup()", env)
+
+    assert result.returncode != 0
+    assert "EXPUSHER_ANONYMOUS_CONNECTION_SHARE must be between 0 and 1" in result.stderr
+
+
 def test_it_starts_without_secrets_under_debug():
     result = python("import django; django.setup()", minimal_env(DEBUG="True"))
 

@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from organizations import services, throttle
+from organizations import throttle
 from organizations.forms import EmailAuthenticationForm, SignupForm
+from organizations.signup import signup_complete, signup_pending, signup_request
 
 
 def home(request):
@@ -19,36 +20,56 @@ def home(request):
     return render(request, "organizations/home.html")
 
 
-@never_cache  # the response may carry the first secret token
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request):
+    """The same answer for every valid form, whether the address has an account or not
+    (organizations.signup): a message is on its way to it."""
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            user, organization, plaintext = services.user_signup(
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password1"],
-                organization_name=form.cleaned_data["organization_name"],
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome! Your organization {organization} is ready.")
-            # The plaintext token exists only in this response: it is never stored, so
-            # it is rendered here rather than carried through a redirect.
-            return render(
-                request,
-                "organizations/signup_done.html",
-                {
-                    "organization": organization,
-                    "token_plaintext": plaintext,
-                    "site_url": settings.SITE_URL,
-                },
-            )
+        signup_request(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            organization_name=form.cleaned_data["organization_name"],
+        )
+        request.session["signup_email"] = form.cleaned_data["email"]
+        return redirect("signup_sent")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def signup_sent(request):
+    email = request.session.get("signup_email")
+    return render(request, "registration/signup_sent.html", {"email": email})
+
+
+@never_cache  # the response may carry the first secret token
+@require_http_methods(["GET", "HEAD", "POST"])
+def signup_confirm(request, token: str):
+    """The link from the sign-up message. GET asks for a click (mail scanners that
+    follow links must not create the account and see its token); POST creates it."""
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    try:
+        pending = signup_pending(token)
+    except ValidationError as error:
+        return render(request, "registration/signup_invalid.html", {"error": error}, status=400)
+    if request.method != "POST":
+        return render(request, "registration/signup_confirm.html", {"pending": pending})
+    try:
+        user, organization, plaintext = signup_complete(token=token)
+    except ValidationError:
+        messages.info(request, "Your account exists already: log in.")
+        return redirect("login")
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, f"Welcome! Your organization {organization} is ready.")
+    # The plaintext token exists only in this response: it is never stored, so it is
+    # rendered here rather than carried through a redirect.
+    return render(
+        request,
+        "organizations/signup_done.html",
+        {"organization": organization, "token_plaintext": plaintext, "site_url": settings.SITE_URL},
+    )
 
 
 class LoginView(auth_views.LoginView):

@@ -115,6 +115,8 @@ class PusherHandler:
 
     async def _join(self, channel: str, kind: ChannelKind, data: dict) -> None:
         member = self._authorize(channel, kind, data)
+        if kind.signed:  # signed by the backend: this socket is no longer anonymous
+            await self.connection.vouched_for()
         if channel not in self.channels:
             if len(self.channels) >= settings.EXPUSHER_MAX_TOPICS_PER_SOCKET:
                 raise errors.TooManyTopics()
@@ -185,6 +187,7 @@ class PusherHandler:
             await self._refuse_signin("user_data must be a JSON object with a string id")
             return
         self.connection.user_id = user_id
+        await self.connection.vouched_for()
         await self._send(protocol.frame(protocol.SIGNIN_SUCCESS, {"user_data": user_data}))
 
     async def _refuse_signin(self, why: str) -> None:

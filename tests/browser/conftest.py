@@ -5,6 +5,7 @@ server runs as a subprocess with its own temporary SQLite database: the test dat
 of pytest-django is invisible to it, and the browser tests need none.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -53,8 +54,20 @@ def _wait_until_ready(process: subprocess.Popen, base_url: str, log: Path) -> No
 
 
 @pytest.fixture(scope="module")
-def daphne_server(tmp_path_factory):
-    """Yield the base URL of a freshly migrated ExPusher served by daphne."""
+def daphne_server(daphne):
+    """The base URL of a freshly migrated ExPusher served by daphne."""
+    return daphne[0]
+
+
+@pytest.fixture(scope="module")
+def daphne_mailbox(daphne) -> Path:
+    """The directory where that server writes the e-mails it sends, one file each."""
+    return daphne[1]
+
+
+@pytest.fixture(scope="module")
+def daphne(tmp_path_factory):
+    """Yield (base URL, mail directory) of a freshly migrated ExPusher served by daphne."""
     tmp = tmp_path_factory.mktemp("daphne")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -68,6 +81,7 @@ def daphne_server(tmp_path_factory):
         "EXPUSHER_ENV_FILE": str(tmp / "no.env"),
         "DEBUG": "False",
         "EXPUSHER_HTTPS": "False",
+        "EMAIL_URL": f"filemail:///{tmp / 'mail'}",  # an absolute path after ///
     }
     env.pop("REDIS_URL", None)
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -90,7 +104,7 @@ def daphne_server(tmp_path_factory):
         )
     try:
         _wait_until_ready(process, base_url, log)
-        yield base_url
+        yield base_url, tmp / "mail"
     finally:
         process.terminate()
         try:
@@ -98,3 +112,56 @@ def daphne_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def demo_server(tmp_path):
+    """A real server (python -m expusher.server) with the demo account seeded."""
+    from tests.support import live
+
+    server_env = live.ServerEnv.create(tmp_path)
+    live.migrate(server_env)
+    seeded = json.loads(live.manage(server_env, "seed_demo", "--json", "--password", PASSWORD))
+    with live.LiveServer(server_env) as server:
+        yield server, seeded
+
+
+PASSWORD = "demo's long passphrase"  # of the seeded demo@example.org
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def watch_for_errors(page, errors: list[str]) -> None:
+    """Collect the page's uncaught script errors and every Content-Security-Policy
+    violation (Chromium reports each on the console: "Refused to ... because it violates
+    the following Content Security Policy directive")."""
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            errors.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)

@@ -7,54 +7,19 @@ by the other both reach both pages. Each page's online list (presence on
 forgets a visitor whose page closed.
 """
 
-import json
-from pathlib import Path
-
 import pytest
 
-from tests.support import live
+from tests.browser.conftest import watch_for_errors
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 15_000  # how long Playwright waits for an element state (a wait, not an assertion)
-
-
-@pytest.fixture
-def demo_server(tmp_path):
-    server_env = live.ServerEnv.create(tmp_path)
-    live.migrate(server_env)
-    seeded = json.loads(live.manage(server_env, "seed_demo", "--json"))
-    with live.LiveServer(server_env) as server:
-        yield server, seeded
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _open_demo(browser, url: str, errors: list[str]):
     # One context per page: two visitors, each with their own JWT and storage.
     page = browser.new_context().new_page()
-    page.on("pageerror", lambda error: errors.append(f"{url}: {error}"))
+    watch_for_errors(page, errors)  # script errors and Content-Security-Policy violations
     page.goto(url)
     return page
 

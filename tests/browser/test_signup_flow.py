@@ -37,6 +37,14 @@ def _jwt_claims(jwt: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
+def _signup_link(mailbox: Path, address: str) -> str:
+    for mail in sorted(mailbox.glob("*.log")):
+        text = mail.read_text()
+        if f"To: {address}" in text:
+            return re.search(r"http://\S+/signup/confirm/\S+/", text).group(0)
+    raise AssertionError(f"no sign-up message to {address} in {mailbox}")
+
+
 @pytest.fixture
 def page(daphne_server):
     if not CHROMIUM.exists():
@@ -52,13 +60,17 @@ def page(daphne_server):
 
 
 @pytest.mark.browser
-def test_it_signs_up_and_gets_working_credentials(page, daphne_server):
+def test_it_signs_up_and_gets_working_credentials(page, daphne_server, daphne_mailbox):
     page.goto("/")
     page.get_by_role("link", name="Sign up").first.click()
     page.fill("#id_email", "erin@example.org")
     page.fill("#id_password1", "erin's long passphrase")
     page.fill("#id_password2", "erin's long passphrase")
     page.fill("#id_organization_name", "Erin Studio")
+    page.get_by_role("button", name="Create my account").click()
+    page.get_by_text("Check your e-mail").first.wait_for()
+    # The account exists once the link in the message is followed and confirmed.
+    page.goto(_signup_link(daphne_mailbox, "erin@example.org"))
     page.get_by_role("button", name="Create my account").click()
 
     first_token = page.locator("#secret-token").inner_text().strip()

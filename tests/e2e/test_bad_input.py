@@ -273,3 +273,13 @@ def _b64url(text: str) -> str:
     import base64
 
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "path", ["/nope", "/socket/websocket/extra", "/app/", "/app/key/more", "/socket/longpoll"]
+)
+def test_an_upgrade_to_an_unknown_path_is_404(server, path):
+    from tests.e2e.conftest import upgrade_status
+
+    assert upgrade_status(server, path) == 404
+    assert server.get("/healthz")[0] == 200  # and the server is fine

@@ -13,7 +13,7 @@ from organizations import urls as organization_urls
 from organizations.models import Application, Membership, SecretToken
 
 # Token-protected account URLs, not objects of an organization.
-NOT_ORGANIZATION_ROUTES = {"password_reset_confirm"}
+NOT_ORGANIZATION_ROUTES = {"password_reset_confirm", "signup_confirm"}
 
 ID_ROUTES = [
     route

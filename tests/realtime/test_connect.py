@@ -134,3 +134,59 @@ async def test_a_dead_redis_refuses_connections_without_crashing(
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     connected, _, _ = await connect(alice_app.app_key, jwt_for())
     assert not connected
+
+
+@pytest.mark.parametrize("path", ["/nope", "/socket/websocket/x", "/app/", "/socket/longpoll"])
+async def test_an_unknown_path_is_denied_with_404_or_closed(path):
+    from channels.testing import ApplicationCommunicator, WebsocketCommunicator
+
+    from expusher.asgi import application
+
+    # A server without ASGI's denial-response extension: a close before accept (its 403).
+    assert await WebsocketCommunicator(application, path).connect() == (False, 1000)
+    # With it (daphne as expusher.server runs it): an HTTP 404.
+    scope = {"type": "websocket", "path": path, "headers": [], "query_string": b""}
+    scope["extensions"] = {"websocket.http.response": {}}
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "websocket.connect"})
+    start = await communicator.receive_output()
+    assert (start["type"], start["status"]) == ("websocket.http.response.start", 404)
+    body = await communicator.receive_output()
+    assert body["type"] == "websocket.http.response.body" and not body.get("more_body")
+
+
+ANONYMOUS = [(b"origin", b"https://page.example")]
+
+
+async def test_anonymous_sockets_get_only_their_share_of_the_quota(
+    layer, connect, alice_app, jwt_for, settings, caplog
+):
+    caplog.set_level(logging.INFO)
+    settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE = 0.5
+    await sync_to_async(services.application_update)(application=alice_app, max_connections=4)
+    first = await connect(alice_app.app_key, headers=ANONYMOUS)
+    assert first[0] and (await connect(alice_app.app_key, headers=ANONYMOUS))[0]
+    assert not (await connect(alice_app.app_key, headers=ANONYMOUS))[0]  # 3 of 4 anonymous
+    assert "anonymous connections may use at most 2 of the 4" in caplog.text
+    # The other half is left for sockets with a JWT, up to the whole quota.
+    assert (await connect(alice_app.app_key, jwt_for()))[0]
+    assert (await connect(alice_app.app_key, jwt_for()))[0]
+    assert not (await connect(alice_app.app_key, jwt_for()))[0]
+    await first[2].ws.disconnect()
+    assert (await connect(alice_app.app_key, headers=ANONYMOUS))[0]
+
+
+@pytest.mark.parametrize("share, admitted", [(1, 3), (0, 0), (0.34, 1)])
+async def test_the_anonymous_share_is_configurable(
+    layer, connect, alice_app, settings, share, admitted
+):
+    settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE = share
+    await sync_to_async(services.application_update)(application=alice_app, max_connections=3)
+    results = [(await connect(alice_app.app_key, headers=ANONYMOUS))[0] for _ in range(4)]
+    assert results == [True] * admitted + [False] * (4 - admitted)
+
+
+async def test_without_a_quota_anonymous_sockets_are_not_capped(connect, alice_app, settings):
+    settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE = 0
+    for _ in range(3):
+        assert (await connect(alice_app.app_key, headers=ANONYMOUS))[0]

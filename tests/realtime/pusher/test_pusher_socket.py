@@ -134,12 +134,58 @@ async def test_a_foreign_origin_gets_4009(pusher, alice_app):
     await established(await pusher(headers=[(b"origin", b"https://shop.example")]))
 
 
-async def test_over_the_quota_gets_4004(pusher, alice_app):
+async def test_over_the_quota_gets_4004(pusher, alice_app, settings):
+    settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE = 1  # the whole quota, anonymous or not
     alice_app.max_connections = 1
     await database_sync_to_async(alice_app.save)()
     await established(await pusher())
     client = await pusher()
     assert (await client.recv())["data"]["code"] == 4004
+
+
+async def signin(client, app, secret, user_id="u-1"):
+    user_data = json.dumps({"id": user_id})
+    signature = signatures.sign(secret, f"{client.socket_id}::user::{user_data}")
+    await client.send(
+        "pusher:signin", {"auth": f"{app.app_key}:{signature}", "user_data": user_data}
+    )
+    assert (await client.recv())["event"] == "pusher:signin_success"
+
+
+async def test_sockets_the_backend_has_not_vouched_for_get_only_their_share_of_the_quota(
+    layer, pusher, connect, alice_app, secret, settings, jwt_for
+):
+    settings.EXPUSHER_ANONYMOUS_CONNECTION_SHARE = 0.5
+    alice_app.max_connections = 4
+    await database_sync_to_async(alice_app.save)()
+    first, second = [await established(await pusher()) for _ in range(2)]
+    refused = await pusher()
+    frame = await refused.recv()
+    assert frame["event"] == "pusher:error" and frame["data"]["code"] == 4004
+    assert "anonymous connections may use at most 2 of the 4" in frame["data"]["message"]
+    assert (await refused.ws.receive_output())["code"] == 4004
+
+    # A sign-in vouches for the socket: it no longer counts as anonymous.
+    await signin(first, alice_app, secret)
+    third = await established(await pusher())
+    # So does a private (or presence) channel its backend signed; a public one does not.
+    await second.send("pusher:subscribe", {"channel": "news"})
+    assert (await second.recv())["event"] == "pusher_internal:subscription_succeeded"
+    assert (await (await pusher()).recv())["data"]["code"] == 4004
+    channel = "private-orders"
+    await second.send(
+        "pusher:subscribe",
+        {"channel": channel, "auth": auth(alice_app, secret, second.socket_id, channel)},
+    )
+    assert (await second.recv())["event"] == "pusher_internal:subscription_succeeded"
+    await established(await pusher())
+    # The whole quota is in use now (two vouched for, two anonymous).
+    assert not (await connect(alice_app.app_key, jwt_for()))[0]
+    # Once vouched for, a socket stays so (subscribing again changes nothing); leaving
+    # gives its slot back to anyone.
+    await signin(first, alice_app, secret, "u-2")
+    await third.ws.disconnect()
+    assert (await connect(alice_app.app_key, jwt_for()))[0]
 
 
 async def test_ping_gets_pong(pusher):
