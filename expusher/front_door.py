@@ -97,6 +97,9 @@ class FirstRequestRouter(protocol.Protocol):
             # TLS and UNIX-socket transports wrap their protocol differently: daphne's.
             handover(self.transport, self._build_daphne(self._addr), b"")
             return
+        # Frames and answers are small and latency-bound: Nagle's algorithm would hold
+        # each one back until the previous was acknowledged (up to 40 ms of delayed ACK).
+        self.transport.setTcpNoDelay(True)
         address = self.transport.getPeer().host
         if _half_open[address] >= settings.EXPUSHER_HALF_OPEN_PER_ADDRESS:
             logger.warning("refused a connection from %s: too many half-open ones", address)

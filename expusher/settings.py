@@ -230,7 +230,7 @@ EXPUSHER_DRAIN_SECONDS = env.float("EXPUSHER_DRAIN_SECONDS", default=5.0)
 # A WebSocket whose unsent frames pass this many bytes is closed with 4101 (slow reader).
 EXPUSHER_MAX_PENDING_BYTES = env.int("EXPUSHER_MAX_PENDING_BYTES", default=1024 * 1024)
 EXPUSHER_HEAD_TIMEOUT_SECONDS = env.int("EXPUSHER_HEAD_TIMEOUT_SECONDS", default=10)
-EXPUSHER_HALF_OPEN_PER_ADDRESS = env.int("EXPUSHER_HALF_OPEN_PER_ADDRESS", default=64)
+EXPUSHER_HALF_OPEN_PER_ADDRESS = env.int("EXPUSHER_HALF_OPEN_PER_ADDRESS", default=256)
 # Anonymous connections (Phoenix without a JWT, Pusher before its backend vouched for it)
 # may hold at most this share of an application's connection quota, so that anyone with
 # the public app key cannot lock its signed-in users out. 1 turns the cap off.
