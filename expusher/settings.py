@@ -227,6 +227,10 @@ EXPUSHER_MAX_FRAMES_PER_SECOND = env.int("EXPUSHER_MAX_FRAMES_PER_SECOND", defau
 EXPUSHER_MAX_FRAMES_BURST = env.int("EXPUSHER_MAX_FRAMES_BURST", default=300)
 # On SIGTERM a process closes its connections (4200, reconnect) over this many seconds.
 EXPUSHER_DRAIN_SECONDS = env.float("EXPUSHER_DRAIN_SECONDS", default=5.0)
+# The event loop under daphne's reactor (expusher.server): uvloop, or Python's own.
+EXPUSHER_EVENT_LOOP = env.str("EXPUSHER_EVENT_LOOP", default="uvloop")
+if EXPUSHER_EVENT_LOOP not in ("uvloop", "asyncio"):
+    raise ImproperlyConfigured("EXPUSHER_EVENT_LOOP must be uvloop or asyncio")
 # A WebSocket whose unsent frames pass this many bytes is closed with 4101 (slow reader).
 EXPUSHER_MAX_PENDING_BYTES = env.int("EXPUSHER_MAX_PENDING_BYTES", default=1024 * 1024)
 EXPUSHER_HEAD_TIMEOUT_SECONDS = env.int("EXPUSHER_HEAD_TIMEOUT_SECONDS", default=10)
