@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -24,7 +25,7 @@ from realtime.denylist import jwt_deny
 from realtime.hub import get_hub
 from realtime.identity import Identity
 from realtime.messages import HubMessage, PresenceChange
-from realtime.presence import Members, get_presence
+from realtime.presence import Members, Share, get_presence
 from realtime.ratelimit import TokenBucket
 from realtime.watchdog import watch
 
@@ -48,6 +49,33 @@ def connection_id() -> str:
     return f"{secrets.randbelow(10**9)}.{secrets.randbelow(10**9)}"
 
 
+# The connections of each event loop (one per server process) from admission until
+# stop(): what reconciliation rewrites this process's share in Redis from.
+_admitted: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[Connection]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+_cleanups: set[asyncio.Task] = set()
+
+
+def admitted_connections() -> set["Connection"]:
+    return _admitted.setdefault(asyncio.get_running_loop(), set())
+
+
+def local_share() -> Share:
+    """What this process holds, from its admitted connections (see realtime.presence)."""
+    share = Share()
+    for connection in list(admitted_connections()):
+        app_id = connection.app.id
+        share.connections[app_id] += 1
+        for topic in connection.topics:
+            share.subscriptions[app_id, topic] += 1
+        for topic, member in connection.tracked.items():
+            share.members[app_id, topic, connection.id] = member
+    return share
+
+
 class Connection:
     def __init__(self, identity: Identity, wire: Wire, write: Write, close: Close):
         self.identity = identity
@@ -58,7 +86,8 @@ class Connection:
         self.user_id = identity.user_id  # a Pusher sign-in may set it later
         self.token_id = identity.token_id
         self.topics: set[str] = set()
-        self.tracked: set[str] = set()  # presence topics this connection is a member of
+        # The presence topics this connection is a member of: topic -> (user_id, meta).
+        self.tracked: dict[str, tuple[str, dict]] = {}
         # Per presence topic, the metas (phx_ref) its join state already held: their own
         # join announcements may still be on their way, and are not news to this socket.
         self.known_refs: dict[str, set[str]] = {}
@@ -83,12 +112,22 @@ class Connection:
         app = self.app
         store = get_presence()
         try:
-            await store.start(announce_leave)
-            await store.connected(app.id, +1)
+            await store.start(announce_leave, local_share)
+            # Counted here before Redis is asked, so that reconciliation counts it too.
             self.admitted = True
+            admitted_connections().add(self)
+            await store.connected(app.id, +1)
             over = (
                 app.max_connections and await store.connection_count(app.id) > app.max_connections
             )
+        except asyncio.CancelledError:
+            # The socket went away meanwhile and daphne cancelled us: give the slot back
+            # in a task of its own.
+            if self.admitted:
+                task = asyncio.get_running_loop().create_task(self.stop())
+                _cleanups.add(task)  # held until done: the loop keeps weak references
+                task.add_done_callback(_cleanups.discard)
+            raise
         except Exception as e:
             logger.warning("cannot count a connection of app %s: %r", app.app_key, e)
             if self.admitted:  # counted, but refused: give the slot back if we still can
@@ -110,16 +149,25 @@ class Connection:
             )
 
     async def stop(self) -> None:
-        """The transport is gone: leave every topic, give the quota slot back."""
+        """The transport is gone: leave every topic, give the quota slot back.
+
+        Each step is tried even if one before failed (Redis unreachable): what did not
+        reach Redis is repaired by the next reconciliation, which no longer counts this
+        connection from the first line on.
+        """
         self.closed = True
+        admitted_connections().discard(self)
         if self._expiry is not None:
             self._expiry.cancel()
         for topic in list(self.topics):
-            await self.unsubscribe(topic)
+            with _logged("leave a topic"):
+                await self.unsubscribe(topic)
         if self.admitted:
             self.admitted = False
-            await get_presence().connected(self.app.id, -1)
-        await self.hub.detach(self, self.app.id)
+            with _logged("give the quota slot back"):
+                await get_presence().connected(self.app.id, -1)
+        with _logged("detach"):
+            await self.hub.detach(self, self.app.id)
 
     async def close(self, error: errors.ProtocolError) -> None:
         if not self.closed:
@@ -139,12 +187,13 @@ class Connection:
     async def unsubscribe(self, topic: str) -> None:
         if topic not in self.topics:
             return
+        # This connection's own state first, whatever Redis says below.
         self.topics.discard(topic)
+        self.known_refs.pop(topic, None)
+        tracked = self.tracked.pop(topic, None)
         await self.hub.leave(self, self.app.id, topic)
         await get_presence().subscribed(self.app.id, topic, -1)
-        self.known_refs.pop(topic, None)
-        if topic in self.tracked:
-            self.tracked.discard(topic)
+        if tracked is not None:
             left = await get_presence().untrack(self.app.id, topic, self.id)
             if left is not None:
                 await announce_leave(self.app.id, topic, *left)
@@ -166,10 +215,15 @@ class Connection:
         the joiner too, as Phoenix does.
         """
         store = get_presence()
-        await store.start(announce_leave)
+        await store.start(announce_leave, local_share)
         meta = presence_meta(info)
-        first = await store.track(self.app.id, topic, self.id, user_id, meta)
-        self.tracked.add(topic)
+        # Held before Redis is asked, so that reconciliation never removes it meanwhile.
+        self.tracked[topic] = (user_id, meta)
+        try:
+            first = await store.track(self.app.id, topic, self.id, user_id, meta)
+        except BaseException:
+            self.tracked.pop(topic, None)
+            raise
         members = await store.members(self.app.id, topic)
         self.known_refs[topic] = {
             meta["phx_ref"] for entry in members.values() for meta in entry["metas"]
@@ -217,6 +271,14 @@ class Connection:
                 if identity.jti and identity.expires_at is not None:
                     await jwt_deny(identity.jti, identity.expires_at)
                 await self.close(errors.Unauthorized("disconnected by the application"))
+
+
+@contextlib.contextmanager
+def _logged(step: str):
+    try:
+        yield
+    except Exception as e:
+        logger.warning("connection cleanup: cannot %s (reconciliation repairs it): %r", step, e)
 
 
 def presence_meta(info: dict) -> dict:

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 BROADCAST = "hub.broadcast"
 CONTROL = "hub.control"
+PROBE = "hub.probe"
 # Group memberships expire in channel layers (group_expiry, a day by default), so the hub
 # re-adds its groups well before that.
 GROUP_REFRESH_SECONDS = 3600
@@ -67,6 +68,8 @@ class Hub:
         self.delivered = 0
         self.failed_writes = 0
         self.slow_readers_cut = 0  # by the server (expusher.server.cut_slow_readers)
+        self._probes: dict[int, asyncio.Future] = {}
+        self._probe_ids = 0
 
     async def _ensure_channel(self) -> str:
         async with self._started:
@@ -133,6 +136,10 @@ class Hub:
                 elif message.get("type") == CONTROL:
                     for sub in list(self.controls.get(message["group"], ())):
                         await sub.control(message["action"], message["data"])
+                elif message.get("type") == PROBE:
+                    waiter = self._probes.pop(message["id"], None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(True)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -161,6 +168,31 @@ class Hub:
             except Exception:
                 self.failed_writes += 1
                 logger.warning("hub: write to a closing socket failed", exc_info=True)
+
+    async def probe(self, timeout: float) -> bool:
+        """Does this process's channel receive? A message to itself must come back.
+
+        After Redis restarts, the channel layer's pub/sub connection re-subscribes on its
+        own (redis-py's PubSub re-sends every SUBSCRIBE when it reconnects, all groups in
+        one command with the hub's channel), but only after a reconnect back-off; until
+        this probe comes back, events published to this process's topics are lost.
+        A process without a channel subscribes to nothing and has nothing to miss.
+        """
+        if self.channel is None:
+            return True
+        self._probe_ids += 1
+        probe_id = self._probe_ids
+        waiter = self._probes[probe_id] = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(
+                self.layer.send(self.channel, {"type": PROBE, "id": probe_id}), timeout
+            )
+            await asyncio.wait_for(waiter, timeout)
+            return True
+        except Exception:  # Redis unreachable, or the probe timed out
+            return False
+        finally:
+            self._probes.pop(probe_id, None)
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -5,6 +5,7 @@ A consumer's `connect` builds the protocol's handler (an object with `receive(da
 and the end of the socket stops it.
 """
 
+import asyncio
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -26,6 +27,9 @@ def header(scope, name: bytes) -> str | None:
     return None
 
 
+_cleanups: set[asyncio.Task] = set()
+
+
 class HandlerConsumer(AsyncWebsocketConsumer):
     # Sockets get no channel-layer channel of their own: the process's hub receives each
     # broadcast once and writes it to the local sockets (see realtime/hub.py).
@@ -41,9 +45,27 @@ class HandlerConsumer(AsyncWebsocketConsumer):
             return
         await self.handler.receive(data)
 
+    _stopping: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # daphne cancels an application still busy 10 s after its socket closed (a
+            # cleanup waiting on a loaded Redis): the cleanup goes on in a task of its own.
+            if self.handler is not None:
+                self._stop_once()
+
     async def disconnect(self, code) -> None:
         if self.handler is not None:
-            await self.handler.stop()
+            await asyncio.shield(self._stop_once())
+
+    def _stop_once(self) -> asyncio.Task:
+        if self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_task(self.handler.stop())
+            _cleanups.add(self._stopping)  # held until done: the loop keeps weak references
+            self._stopping.add_done_callback(_cleanups.discard)
+        return self._stopping
 
     async def dispatch(self, message) -> None:
         # Channels closes stale database connections before every message; our frames
