@@ -50,8 +50,8 @@ def connection_id() -> str:
 
 
 # The connections of each event loop (one per server process) from admission until
-# stop(): what reconciliation rewrites this process's share in Redis from.
-_admitted: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[Connection]]" = (
+# stop(), by id: what reconciliation rewrites this process's share in Redis from.
+_admitted: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Connection]]" = (
     weakref.WeakKeyDictionary()
 )
 
@@ -59,14 +59,22 @@ _admitted: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[Connection]
 _cleanups: set[asyncio.Task] = set()
 
 
-def admitted_connections() -> set["Connection"]:
-    return _admitted.setdefault(asyncio.get_running_loop(), set())
+def admitted_connections() -> dict[str, "Connection"]:
+    return _admitted.setdefault(asyncio.get_running_loop(), {})
 
 
 def local_share() -> Share:
     """What this process holds, from its admitted connections (see realtime.presence)."""
-    share = Share()
-    for connection in list(admitted_connections()):
+    admitted = admitted_connections()
+
+    def member_now(app_id: int, topic: str, conn_id: str) -> tuple[str, dict] | None:
+        connection = admitted.get(conn_id)
+        if connection is None or connection.app.id != app_id:
+            return None
+        return connection.tracked.get(topic)
+
+    share = Share(member_now=member_now)
+    for connection in list(admitted.values()):
         app_id = connection.app.id
         share.connections[app_id] += 1
         for topic in connection.topics:
@@ -115,7 +123,7 @@ class Connection:
             await store.start(announce_leave, local_share)
             # Counted here before Redis is asked, so that reconciliation counts it too.
             self.admitted = True
-            admitted_connections().add(self)
+            admitted_connections()[self.id] = self
             await store.connected(app.id, +1)
             over = (
                 app.max_connections and await store.connection_count(app.id) > app.max_connections
@@ -156,7 +164,7 @@ class Connection:
         connection from the first line on.
         """
         self.closed = True
-        admitted_connections().discard(self)
+        admitted_connections().pop(self.id, None)
         if self._expiry is not None:
             self._expiry.cancel()
         for topic in list(self.topics):

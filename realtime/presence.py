@@ -60,6 +60,9 @@ class Share:
     subscriptions: Counter = field(default_factory=Counter)  # (app_id, topic) -> sockets
     members: dict[tuple[int, str, str], tuple[str, dict]] = field(default_factory=dict)
     # ^ (app_id, topic, connection id) -> (user_id, meta)
+    # The member a connection holds now, not when this was taken: (app_id, topic, id) ->
+    # (user_id, meta), or None.
+    member_now: Callable[[int, str, str], tuple[str, dict] | None] = lambda *key: None
 
 
 GetShare = Callable[[], Share]
@@ -340,7 +343,7 @@ class RedisPresenceStore:
         channel also receives (then it counts as re-subscribed)."""
         await self.heartbeat()
         if self._share is not None:
-            await self.reconcile(self._share())
+            await self.reconcile(self._share)
         if self._on_reaped is not None:
             await self.reap(self._on_reaped)
         synced = await hub.probe(timeout=2.0)
@@ -376,13 +379,20 @@ class RedisPresenceStore:
         if not await self.redis.exists(f"{self.p}:ready"):
             raise NotReady("Redis is back; processes are still re-subscribing")
 
-    async def reconcile(self, share: Share) -> None:
+    async def reconcile(self, share_of: GetShare) -> None:
         """Rewrite this node's counts and presence entries from what it really holds.
 
         Members it holds no more (a cleanup that failed or was cancelled) are removed and
         their leave announced once; members Redis lost (a restart) are put back silently,
         since their clients never saw them leave.
+
+        Redis is read before the process's share is taken, and each member is looked at
+        again just before it is changed: a member counted as held in Redis but not yet in
+        the share would be one whose join is still under way, and removing it would
+        announce its leave before its join.
         """
+        held = await self.redis.smembers(self._node_entries(self.node))
+        share = share_of()
         counts = {str(app): n for app, n in share.connections.items() if n > 0}
         subs = {_entry(app, topic): n for (app, topic), n in share.subscriptions.items() if n}
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -392,17 +402,19 @@ class RedisPresenceStore:
             if subs:
                 pipe.hset(self._node_subs(self.node), mapping=subs)
             await pipe.execute()
-        wanted = {_entry(*key): value for key, value in share.members.items()}
-        held = await self.redis.smembers(self._node_entries(self.node))
-        for entry in held - wanted.keys():
+        wanted = {_entry(*key) for key in share.members}
+        for entry in held - wanted:
             app_id, topic, conn_id = entry.split("\x00")
+            if share.member_now(int(app_id), topic, conn_id) is not None:
+                continue  # joined again meanwhile
             left = await self.untrack(int(app_id), topic, conn_id)
             if left is not None and self._on_reaped is not None:
                 await self._on_reaped(int(app_id), topic, *left)
-        for entry in wanted.keys() - held:
+        for entry in wanted - held:
             app_id, topic, conn_id = entry.split("\x00")
-            user_id, meta = wanted[entry]
-            await self.track(int(app_id), topic, conn_id, user_id, meta)
+            member = share.member_now(int(app_id), topic, conn_id)
+            if member is not None:  # else it left meanwhile
+                await self.track(int(app_id), topic, conn_id, *member)
 
     async def reap(self, on_reaped: OnReaped) -> None:
         """Remove the entries of nodes whose liveness key expired; announce each once."""
