@@ -121,10 +121,11 @@ class Connection:
         store = get_presence()
         try:
             await store.start(announce_leave, local_share)
-            # Counted here before Redis is asked, so that reconciliation counts it too.
-            self.admitted = True
-            admitted_connections()[self.id] = self
-            await store.connected(app.id, +1)
+            # Counted here and in Redis in one step as reconciliation sees it (share_lock).
+            async with store.share_lock:
+                self.admitted = True
+                admitted_connections()[self.id] = self
+                await store.connected(app.id, +1)
             over = (
                 app.max_connections and await store.connection_count(app.id) > app.max_connections
             )
@@ -164,16 +165,18 @@ class Connection:
         connection from the first line on.
         """
         self.closed = True
-        admitted_connections().pop(self.id, None)
         if self._expiry is not None:
             self._expiry.cancel()
         for topic in list(self.topics):
             with _logged("leave a topic"):
                 await self.unsubscribe(topic)
-        if self.admitted:
-            self.admitted = False
-            with _logged("give the quota slot back"):
-                await get_presence().connected(self.app.id, -1)
+        store = get_presence()
+        async with store.share_lock:
+            admitted_connections().pop(self.id, None)
+            if self.admitted:
+                self.admitted = False
+                with _logged("give the quota slot back"):
+                    await store.connected(self.app.id, -1)
         with _logged("detach"):
             await self.hub.detach(self, self.app.id)
 
@@ -187,20 +190,25 @@ class Connection:
         """Receive the topic's messages; False if this connection already does."""
         if topic in self.topics:
             return False
-        self.topics.add(topic)
+        store = get_presence()
+        async with store.share_lock:
+            self.topics.add(topic)
+            await store.subscribed(self.app.id, topic, +1)
         await self.hub.join(self, self.app.id, topic)
-        await get_presence().subscribed(self.app.id, topic, +1)
         return True
 
     async def unsubscribe(self, topic: str) -> None:
         if topic not in self.topics:
             return
         # This connection's own state first, whatever Redis says below.
-        self.topics.discard(topic)
         self.known_refs.pop(topic, None)
         tracked = self.tracked.pop(topic, None)
+        store = get_presence()
+        async with store.share_lock:
+            self.topics.discard(topic)
+            with _logged("count the unsubscription"):
+                await store.subscribed(self.app.id, topic, -1)
         await self.hub.leave(self, self.app.id, topic)
-        await get_presence().subscribed(self.app.id, topic, -1)
         if tracked is not None:
             left = await get_presence().untrack(self.app.id, topic, self.id)
             if left is not None:

@@ -80,9 +80,19 @@ def _group(entries: list[tuple[str, dict]]) -> Members:
     return members
 
 
+class _NoLock:
+    async def __aenter__(self) -> None:
+        pass
+
+    async def __aexit__(self, *exc_info) -> None:
+        pass
+
+
 class MemoryPresenceStore:
     """Everything in this process: right for the embedded mode, where a crash takes the
     whole state with it and there is nobody left to see ghosts."""
+
+    share_lock = _NoLock()  # nothing to reconcile
 
     def __init__(self) -> None:
         self.entries: dict[tuple[int, str], dict[str, tuple[str, dict]]] = defaultdict(dict)
@@ -202,6 +212,11 @@ class RedisPresenceStore:
         self._on_reaped: OnReaped | None = None
         self._share: GetShare | None = None
         self._healthy = False  # the last beat reached Redis and rewrote the share
+        self._reachable = True  # the last heartbeat reached Redis
+        # Held while a process's own counts change here and in Redis (connect, subscribe
+        # and their reverse) and while reconciliation reads them and rewrites Redis: so
+        # an increment is never lost under, nor counted twice over, a rewrite.
+        self.share_lock = asyncio.Lock()
         self._known: dict[str, float] = {}  # live nodes seen -> when last seen alive
         self._track = self.redis.register_script(_TRACK)
         self._untrack = self.redis.register_script(_UNTRACK)
@@ -257,7 +272,15 @@ class RedisPresenceStore:
         values = await self.redis.hvals(self._topic(app_id, topic))
         return _group([(d["u"], d["m"]) for d in map(json.loads, values)])
 
+    def _check_reachable(self) -> None:
+        # Called under share_lock: while Redis is away, fail at once rather than make
+        # every connect and disconnect wait for a timeout in turn (reconciliation repairs
+        # the counts when it is back).
+        if not self._reachable:
+            raise RedisConnectionError("Redis is unreachable")
+
     async def subscribed(self, app_id: int, topic: str, delta: int) -> None:
+        self._check_reachable()
         field = _entry(app_id, topic)
         key = self._node_subs(self.node)
         if await self.redis.hincrby(key, field, delta) <= 0:
@@ -280,6 +303,7 @@ class RedisPresenceStore:
         return json.loads(value) if value is not None else None
 
     async def connected(self, app_id: int, delta: int) -> None:
+        self._check_reachable()
         await self.redis.hincrby(self._node_connections(self.node), str(app_id), delta)
 
     async def connection_count(self, app_id: int) -> int:
@@ -315,7 +339,7 @@ class RedisPresenceStore:
         # within the promised TTL: 2/3 T + T/6 < T.
         await self.redis.set(f"{self.p}:alive:{self.node}", "1", ex=max(int(self.ttl * 2 / 3), 1))
         await self.redis.sadd(f"{self.p}:nodes", self.node)
-        self._alive = True
+        self._alive = self._reachable = True
 
     def _period(self) -> float:
         return max(min(self.ttl / 6, self.reconcile_seconds), 0.2)
@@ -333,6 +357,7 @@ class RedisPresenceStore:
             except Exception:
                 if self._healthy:
                     logger.warning("presence heartbeat failed", exc_info=True)
+                self._reachable = False
             self._healthy = synced
             # While Redis is away or this process is not re-subscribed yet, look again
             # soon: healing starts as soon as Redis is back.
@@ -392,16 +417,17 @@ class RedisPresenceStore:
         announce its leave before its join.
         """
         held = await self.redis.smembers(self._node_entries(self.node))
-        share = share_of()
-        counts = {str(app): n for app, n in share.connections.items() if n > 0}
-        subs = {_entry(app, topic): n for (app, topic), n in share.subscriptions.items() if n}
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._node_connections(self.node), self._node_subs(self.node))
-            if counts:
-                pipe.hset(self._node_connections(self.node), mapping=counts)
-            if subs:
-                pipe.hset(self._node_subs(self.node), mapping=subs)
-            await pipe.execute()
+        async with self.share_lock:
+            share = share_of()
+            counts = {str(app): n for app, n in share.connections.items() if n > 0}
+            subs = {_entry(app, t): n for (app, t), n in share.subscriptions.items() if n}
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(self._node_connections(self.node), self._node_subs(self.node))
+                if counts:
+                    pipe.hset(self._node_connections(self.node), mapping=counts)
+                if subs:
+                    pipe.hset(self._node_subs(self.node), mapping=subs)
+                await pipe.execute()
         wanted = {_entry(*key) for key in share.members}
         for entry in held - wanted:
             app_id, topic, conn_id = entry.split("\x00")
