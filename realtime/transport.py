@@ -6,10 +6,12 @@ and the end of the socket stops it.
 """
 
 import asyncio
+import logging
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from realtime import errors
 
@@ -27,6 +29,7 @@ def header(scope, name: bytes) -> str | None:
     return None
 
 
+logger = logging.getLogger(__name__)
 _cleanups: set[asyncio.Task] = set()
 
 
@@ -43,7 +46,13 @@ class HandlerConsumer(AsyncWebsocketConsumer):
         if len(data) > settings.EXPUSHER_MAX_MESSAGE_BYTES:
             await self.close(code=errors.MESSAGE_TOO_BIG)
             return
-        await self.handler.receive(data)
+        try:
+            await self.handler.receive(data)
+        except RedisError as e:
+            # A frame that needs Redis (a join, a push) while it is unreachable: the
+            # client backs off and reconnects (4100) rather than meet a 1011 crash.
+            logger.warning("closing a socket: Redis unavailable for its frame: %r", e)
+            await self.close(code=errors.Unavailable.code)
 
     _stopping: asyncio.Task | None = None
 

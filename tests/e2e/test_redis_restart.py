@@ -24,6 +24,7 @@ import uuid
 from urllib.parse import urlencode
 
 import pytest
+import websockets.sync.client as ws_client
 
 from tests.e2e.conftest import (
     NODE,
@@ -158,16 +159,18 @@ def test_a_redis_restart_heals_delivery_presence_counts_and_quota(phoenix, redis
             tabs.append(Tab(server, tenant, member_jwt, topic).joined())
         watcher, bob = tabs
         watcher.sees({"ann": 1, "bob": 1})
-        # Four sockets: the quota is full.
+        prober = phoenix(a, params={"app_key": tenant.app_key}, authToken=jwt)
+        prober.expect_open()
+        # Five sockets: the quota is full.
         status, _, body = a.request(
             "PATCH",
             f"/api/organizations/{tenant.organization}/applications/{tenant.app_key}",
-            body={"max_connections": 4},
+            body={"max_connections": 5},
             headers={"Authorization": f"Bearer {tenant.token}"},
         )
         assert status == 200, body
         extra = socket_path(app_key=tenant.app_key, jwt=jwt, vsn="2.0.0")
-        wait_until(lambda: upgrade_status(a, extra) == 403, what="the quota of 4 is full")
+        wait_until(lambda: upgrade_status(a, extra) == 403, what="the quota of 5 is full")
 
         redis.kill()
         started = time.monotonic()
@@ -179,7 +182,10 @@ def test_a_redis_restart_heals_delivery_presence_counts_and_quota(phoenix, redis
         started = time.monotonic()
         status, headers, raw = a.post("/api/sessions", body={"token": tenant.token})
         _refused_fast((status, headers, json.loads(raw)), started)
-        time.sleep(1)
+        # A frame that needs Redis closes its socket with 4100 (back off, reconnect).
+        time.sleep(RECONCILE + 0.5)  # the process has seen Redis go
+        prober.send("join", topic="room:2")
+        assert prober.expect("close")["code"] == 4100
 
         redis.start()
         back = time.monotonic()
@@ -219,7 +225,9 @@ def test_a_redis_restart_heals_delivery_presence_counts_and_quota(phoenix, redis
                 ),
                 what="subscription counts rewritten",
             )
-        assert upgrade_status(b, extra) == 403  # the quota still counts all four
+        # The quota counts the four sockets left: a fifth gets in, a sixth does not.
+        with ws_client.connect(b.ws_url + extra):
+            assert upgrade_status(b, extra) == 403
         # No socket was dropped, and a member who joined before the restart is seen to leave.
         assert not [r for r in watcher.records if r["type"] == "close"]
         bob.close()
