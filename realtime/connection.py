@@ -208,9 +208,19 @@ class Connection:
             self.topics.discard(topic)
             with _logged("count the unsubscription"):
                 await store.subscribed(self.app.id, topic, -1)
-        await self.hub.leave(self, self.app.id, topic)
+        with _logged("unsubscribe from the channel layer"):
+            await self.hub.leave(self, self.app.id, topic)  # local delivery stops anyway
         if tracked is not None:
-            left = await get_presence().untrack(self.app.id, topic, self.id)
+            try:
+                left = await store.untrack(self.app.id, topic, self.id)
+            except Exception:
+                # Redis may come back empty (a restart) with no trace of this member: the
+                # store announces its leave once it is back.
+                store.leave_later(self.app.id, topic, self.id, *tracked)
+                raise
+            if left is None and not store.settled:
+                # Not found in a Redis just back from a restart: announced as above.
+                store.leave_later(self.app.id, topic, self.id, *tracked)
             if left is not None:
                 await announce_leave(self.app.id, topic, *left)
 

@@ -93,6 +93,7 @@ class MemoryPresenceStore:
     whole state with it and there is nobody left to see ghosts."""
 
     share_lock = _NoLock()  # nothing to reconcile
+    settled = True  # nothing to heal
 
     def __init__(self) -> None:
         self.entries: dict[tuple[int, str], dict[str, tuple[str, dict]]] = defaultdict(dict)
@@ -148,6 +149,9 @@ class MemoryPresenceStore:
 
     async def check_ready(self) -> None:
         """Always ready: nothing to reconnect to."""
+
+    def leave_later(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
+        """Nothing fails here."""
 
 
 # Track and untrack change the metas, the per-user connection count and the node's own
@@ -217,6 +221,9 @@ class RedisPresenceStore:
         # and their reverse) and while reconciliation reads them and rewrites Redis: so
         # an increment is never lost under, nor counted twice over, a rewrite.
         self.share_lock = asyncio.Lock()
+        # Members whose connection left while Redis was unreachable: (app_id, topic,
+        # connection id, user_id, meta), announced when it is back.
+        self._leaves_due: list[tuple[int, str, str, str, dict]] = []
         self._known: dict[str, float] = {}  # live nodes seen -> when last seen alive
         self._track = self.redis.register_script(_TRACK)
         self._untrack = self.redis.register_script(_UNTRACK)
@@ -369,6 +376,7 @@ class RedisPresenceStore:
         await self.heartbeat()
         if self._share is not None:
             await self.reconcile(self._share)
+        await self._announce_leaves_due()  # after reconcile: the user's others are back
         if self._on_reaped is not None:
             await self.reap(self._on_reaped)
         synced = await hub.probe(timeout=2.0)
@@ -404,6 +412,26 @@ class RedisPresenceStore:
         if not await self.redis.exists(f"{self.p}:ready"):
             raise NotReady("Redis is back; processes are still re-subscribing")
 
+    @property
+    def settled(self) -> bool:
+        """Has the last beat reached Redis, rewritten this share and found it re-subscribed?
+        (If not, an entry missing from Redis may have been lost by a restart.)"""
+        return self._healthy
+
+    def leave_later(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
+        """Announce this member's leave when Redis is back (its untrack failed)."""
+        self._leaves_due.append((app_id, topic, conn_id, user_id, meta))
+
+    async def _announce_leaves_due(self) -> None:
+        while self._leaves_due and self._on_reaped is not None:
+            app_id, topic, conn_id, user_id, meta = self._leaves_due[0]
+            left = await self.untrack(app_id, topic, conn_id)
+            if left is None:  # Redis lost it (a restart): was it the user's last?
+                others = await self.redis.hget(self._users(app_id, topic), user_id)
+                left = (user_id, meta, not others or int(others) <= 0)
+            await self._on_reaped(app_id, topic, *left)
+            self._leaves_due.pop(0)
+
     async def reconcile(self, share_of: GetShare) -> None:
         """Rewrite this node's counts and presence entries from what it really holds.
 
@@ -429,7 +457,8 @@ class RedisPresenceStore:
                     pipe.hset(self._node_subs(self.node), mapping=subs)
                 await pipe.execute()
         wanted = {_entry(*key) for key in share.members}
-        for entry in held - wanted:
+        due = {_entry(app, topic, conn) for app, topic, conn, *_ in self._leaves_due}
+        for entry in held - wanted - due:
             app_id, topic, conn_id = entry.split("\x00")
             if share.member_now(int(app_id), topic, conn_id) is not None:
                 continue  # joined again meanwhile

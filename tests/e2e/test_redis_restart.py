@@ -154,23 +154,23 @@ def test_a_redis_restart_heals_delivery_presence_counts_and_quota(phoenix, redis
             assert listener.join("room:1")["status"] == "ok"
             listeners.append(listener)
         tabs = []
-        for server, user in ((a, "ann"), (b, "bob")):
+        for server, user in ((a, "ann"), (b, "bob"), (b, "cid")):
             member_jwt = session_jwt(a, tenant, listen=["presence:*"], publish=[], user_id=user)
             tabs.append(Tab(server, tenant, member_jwt, topic).joined())
-        watcher, bob = tabs
-        watcher.sees({"ann": 1, "bob": 1})
+        watcher, bob, cid = tabs
+        watcher.sees({"ann": 1, "bob": 1, "cid": 1})
         prober = phoenix(a, params={"app_key": tenant.app_key}, authToken=jwt)
         prober.expect_open()
-        # Five sockets: the quota is full.
+        # Six sockets: the quota is full.
         status, _, body = a.request(
             "PATCH",
             f"/api/organizations/{tenant.organization}/applications/{tenant.app_key}",
-            body={"max_connections": 5},
+            body={"max_connections": 6},
             headers={"Authorization": f"Bearer {tenant.token}"},
         )
         assert status == 200, body
         extra = socket_path(app_key=tenant.app_key, jwt=jwt, vsn="2.0.0")
-        wait_until(lambda: upgrade_status(a, extra) == 403, what="the quota of 5 is full")
+        wait_until(lambda: upgrade_status(a, extra) == 403, what="the quota of 6 is full")
 
         redis.kill()
         started = time.monotonic()
@@ -186,6 +186,7 @@ def test_a_redis_restart_heals_delivery_presence_counts_and_quota(phoenix, redis
         time.sleep(RECONCILE + 0.5)  # the process has seen Redis go
         prober.send("join", topic="room:2")
         assert prober.expect("close")["code"] == 4100
+        cid.close()  # a member leaves while Redis is away
 
         redis.start()
         back = time.monotonic()
@@ -225,9 +226,12 @@ def test_a_redis_restart_heals_delivery_presence_counts_and_quota(phoenix, redis
                 ),
                 what="subscription counts rewritten",
             )
-        # The quota counts the four sockets left: a fifth gets in, a sixth does not.
-        with ws_client.connect(b.ws_url + extra):
+        # The quota counts the four sockets left: two more get in, a seventh does not.
+        with ws_client.connect(b.ws_url + extra), ws_client.connect(a.ws_url + extra):
             assert upgrade_status(b, extra) == 403
+        # The leave during the outage was announced once Redis was back.
+        watcher.sees({"ann": 1, "bob": 1})
+        assert watcher.record("leave", key="cid")["remaining"] == 0
         # No socket was dropped, and a member who joined before the restart is seen to leave.
         assert not [r for r in watcher.records if r["type"] == "close"]
         bob.close()
