@@ -22,6 +22,11 @@ def query_params(scope) -> dict[str, str]:
     return {key: values[-1] for key, values in query.items()}
 
 
+def refusal(e: Exception) -> errors.ProtocolError:
+    """What a refused connection is told: a Redis fault at connect is "back off" (4100)."""
+    return e if isinstance(e, errors.ProtocolError) else errors.Unavailable()
+
+
 def header(scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
