@@ -161,8 +161,9 @@ class Connection:
         """The transport is gone: leave every topic, give the quota slot back.
 
         Each step is tried even if one before failed (Redis unreachable): what did not
-        reach Redis is repaired by the next reconciliation, which no longer counts this
-        connection from the first line on.
+        reach Redis is repaired by the next reconciliation, which counts this connection
+        no more once it has left the admitted ones. Consumers run this in a task of its
+        own (realtime.transport), so that daphne cancelling them cannot cut it short.
         """
         self.closed = True
         if self._expiry is not None:

@@ -383,6 +383,10 @@ class RedisPresenceStore:
         if synced:
             ttl = max(int(self.ttl * 2 / 3), 1)
             await self.redis.set(f"{self.p}:synced:{self.node}", "1", ex=ttl)
+        elif not self._healthy:
+            # Back from an outage that did not empty Redis, and not re-subscribed yet:
+            # hold the triggers back until this process receives again.
+            await self.redis.delete(f"{self.p}:ready")
         await self._mark_ready()
         return synced
 
@@ -409,6 +413,9 @@ class RedisPresenceStore:
         subscribers yet (or redis' own errors while it is unreachable)."""
         if self._task is None:
             await self.start()
+        if await self.redis.exists(f"{self.p}:ready"):
+            return
+        await self._mark_ready()  # a fresh Redis, before any beat: nobody to wait for
         if not await self.redis.exists(f"{self.p}:ready"):
             raise NotReady("Redis is back; processes are still re-subscribing")
 
