@@ -13,6 +13,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -124,6 +125,15 @@ class UnknownApplication(ApiError):
         super().__init__(f"Unknown application: {app_key}")
 
 
+# 503: Redis (the channel layer, the cache, presence) is unreachable, or healing after a
+# restart; DRF adds Retry-After from `wait`.
+class StoreUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = "The message store is unavailable; retry shortly."
+    wait = 1
+
+
 def error_response(code: str, message: str, status_code: int, **extra) -> Response:
     return Response({"error": {"code": code, "message": message, **extra}}, status=status_code)
 
@@ -146,6 +156,9 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RedisError):
+        logger.warning("API: store fault: %r", exc)
+        exc = StoreUnavailable()
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -118,11 +118,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # process. Without it, everything stays in this process (the embedded single-process mode).
 REDIS_URL = env.str("REDIS_URL", default="")
 EXPUSHER_REDIS_PREFIX = env.str("EXPUSHER_REDIS_PREFIX", default="expusher")
+# An unreachable Redis fails a call within this many seconds (then 503), never hangs it.
+EXPUSHER_REDIS_TIMEOUT_SECONDS = env.float("EXPUSHER_REDIS_TIMEOUT_SECONDS", default=2.0)
+# Each process rewrites its share of counts and presence in Redis this often (realtime.presence).
+EXPUSHER_RECONCILE_SECONDS = env.float("EXPUSHER_RECONCILE_SECONDS", default=5.0)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": EXPUSHER_REDIS_PREFIX},
+            "CONFIG": {
+                # No socket_timeout: the pub/sub connection blocks on reads by design.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": EXPUSHER_REDIS_TIMEOUT_SECONDS,
+                    }
+                ],
+                "prefix": EXPUSHER_REDIS_PREFIX,
+            },
         }
     }
     CACHES = {
@@ -130,6 +143,10 @@ if REDIS_URL:
             "BACKEND": "expusher.cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": EXPUSHER_REDIS_PREFIX,
+            "OPTIONS": {
+                "socket_connect_timeout": EXPUSHER_REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": EXPUSHER_REDIS_TIMEOUT_SECONDS,
+            },
         }
     }
 else:

@@ -15,6 +15,7 @@ import math
 import secrets
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -25,7 +26,7 @@ from realtime.denylist import jwt_deny
 from realtime.hub import get_hub
 from realtime.identity import Identity
 from realtime.messages import HubMessage, PresenceChange
-from realtime.presence import Members, get_presence
+from realtime.presence import Members, Share, get_presence
 from realtime.ratelimit import TokenBucket
 from realtime.watchdog import watch
 
@@ -49,6 +50,43 @@ def connection_id() -> str:
     return f"{secrets.randbelow(10**9)}.{secrets.randbelow(10**9)}"
 
 
+# The connections of each event loop (one per server process) from admission until
+# stop(), by id: what reconciliation rewrites this process's share in Redis from.
+_admitted: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Connection]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+_cleanups: set[asyncio.Task] = set()
+
+
+def admitted_connections() -> dict[str, "Connection"]:
+    return _admitted.setdefault(asyncio.get_running_loop(), {})
+
+
+def local_share() -> Share:
+    """What this process holds, from its admitted connections (see realtime.presence)."""
+    admitted = admitted_connections()
+
+    def member_now(app_id: int, topic: str, conn_id: str) -> tuple[str, dict] | None:
+        connection = admitted.get(conn_id)
+        if connection is None or connection.app.id != app_id:
+            return None
+        return connection.tracked.get(topic)
+
+    share = Share(member_now=member_now)
+    for connection in list(admitted.values()):
+        app_id = connection.app.id
+        share.connections[app_id] += 1
+        if connection.anonymous:
+            share.anonymous[app_id] += 1
+        for topic in connection.topics:
+            share.subscriptions[app_id, topic] += 1
+        for topic, member in connection.tracked.items():
+            share.members[app_id, topic, connection.id] = member
+    return share
+
+
 class Connection:
     def __init__(
         self, identity: Identity, wire: Wire, write: Write, close: Close, direct: Any = None
@@ -61,7 +99,8 @@ class Connection:
         self.user_id = identity.user_id  # a Pusher sign-in may set it later
         self.token_id = identity.token_id
         self.topics: set[str] = set()
-        self.tracked: set[str] = set()  # presence topics this connection is a member of
+        # The presence topics this connection is a member of: topic -> (user_id, meta).
+        self.tracked: dict[str, tuple[str, dict]] = {}
         # Per presence topic, the metas (phx_ref) its join state already held: their own
         # join announcements may still be on their way, and are not news to this socket.
         self.known_refs: dict[str, set[str]] = {}
@@ -91,14 +130,25 @@ class Connection:
         app = self.app
         store = get_presence()
         try:
-            await store.start(announce_leave)
-            await store.connected(app.id, +1, +1 if self.anonymous else 0)
-            self.admitted = True
+            await store.start(announce_leave, local_share)
+            # Counted here and in Redis in one step as reconciliation sees it (share_lock).
+            async with store.share_lock:
+                self.admitted = True
+                admitted_connections()[self.id] = self
+                await store.connected(app.id, +1, +1 if self.anonymous else 0)
             refusal = None
             if app.max_connections:
                 refusal = quota_refusal(
                     app.max_connections, self.anonymous, *await store.connection_counts(app.id)
                 )
+        except asyncio.CancelledError:
+            # The socket went away meanwhile and daphne cancelled us: give the slot back
+            # in a task of its own.
+            if self.admitted:
+                task = asyncio.get_running_loop().create_task(self.stop())
+                _cleanups.add(task)  # held until done: the loop keeps weak references
+                task.add_done_callback(_cleanups.discard)
+            raise
         except Exception as e:
             logger.warning("cannot count a connection of app %s: %r", app.app_key, e)
             if self.admitted:  # counted, but refused: give the slot back if we still can
@@ -114,9 +164,11 @@ class Connection:
         private channel): from now on it counts in the quota as any other, not in the
         anonymous share."""
         if self.anonymous:
-            self.anonymous = False
-            if self.admitted:
-                await get_presence().connected(self.app.id, 0, -1)
+            store = get_presence()
+            async with store.share_lock:
+                self.anonymous = False
+                if self.admitted:
+                    await store.connected(self.app.id, 0, -1)
 
     async def start(self) -> None:
         await self.hub.attach(self, self.app.id)
@@ -129,16 +181,28 @@ class Connection:
             )
 
     async def stop(self) -> None:
-        """The transport is gone: leave every topic, give the quota slot back."""
+        """The transport is gone: leave every topic, give the quota slot back.
+
+        Each step is tried even if one before failed (Redis unreachable): what did not
+        reach Redis is repaired by the next reconciliation, which counts this connection
+        no more once it has left the admitted ones. Consumers run this in a task of its
+        own (realtime.transport), so that daphne cancelling them cannot cut it short.
+        """
         self.closed = True
         if self._expiry is not None:
             self._expiry.cancel()
         for topic in list(self.topics):
-            await self.unsubscribe(topic)
-        if self.admitted:
-            self.admitted = False
-            await get_presence().connected(self.app.id, -1, -1 if self.anonymous else 0)
-        await self.hub.detach(self, self.app.id)
+            with _logged("leave a topic"):
+                await self.unsubscribe(topic)
+        store = get_presence()
+        async with store.share_lock:
+            admitted_connections().pop(self.id, None)
+            if self.admitted:
+                self.admitted = False
+                with _logged("give the quota slot back"):
+                    await store.connected(self.app.id, -1, -1 if self.anonymous else 0)
+        with _logged("detach"):
+            await self.hub.detach(self, self.app.id)
 
     async def close(self, error: errors.ProtocolError) -> None:
         if not self.closed:
@@ -150,21 +214,37 @@ class Connection:
         """Receive the topic's messages; False if this connection already does."""
         if topic in self.topics:
             return False
-        self.topics.add(topic)
+        store = get_presence()
+        async with store.share_lock:
+            self.topics.add(topic)
+            await store.subscribed(self.app.id, topic, +1)
         await self.hub.join(self, self.app.id, topic)
-        await get_presence().subscribed(self.app.id, topic, +1)
         return True
 
     async def unsubscribe(self, topic: str) -> None:
         if topic not in self.topics:
             return
-        self.topics.discard(topic)
-        await self.hub.leave(self, self.app.id, topic)
-        await get_presence().subscribed(self.app.id, topic, -1)
+        # This connection's own state first, whatever Redis says below.
         self.known_refs.pop(topic, None)
-        if topic in self.tracked:
-            self.tracked.discard(topic)
-            left = await get_presence().untrack(self.app.id, topic, self.id)
+        tracked = self.tracked.pop(topic, None)
+        store = get_presence()
+        async with store.share_lock:
+            self.topics.discard(topic)
+            with _logged("count the unsubscription"):
+                await store.subscribed(self.app.id, topic, -1)
+        with _logged("unsubscribe from the channel layer"):
+            await self.hub.leave(self, self.app.id, topic)  # local delivery stops anyway
+        if tracked is not None:
+            try:
+                left = await store.untrack(self.app.id, topic, self.id)
+            except Exception:
+                # Redis may come back empty (a restart) with no trace of this member: the
+                # store announces its leave once it is back.
+                store.leave_later(self.app.id, topic, self.id, *tracked)
+                raise
+            if left is None and not store.settled:
+                # Not found in a Redis just back from a restart: announced as above.
+                store.leave_later(self.app.id, topic, self.id, *tracked)
             if left is not None:
                 await announce_leave(self.app.id, topic, *left)
 
@@ -185,10 +265,15 @@ class Connection:
         the joiner too, as Phoenix does.
         """
         store = get_presence()
-        await store.start(announce_leave)
+        await store.start(announce_leave, local_share)
         meta = presence_meta(info)
-        first = await store.track(self.app.id, topic, self.id, user_id, meta)
-        self.tracked.add(topic)
+        # Held before Redis is asked, so that reconciliation never removes it meanwhile.
+        self.tracked[topic] = (user_id, meta)
+        try:
+            first = await store.track(self.app.id, topic, self.id, user_id, meta)
+        except BaseException:
+            self.tracked.pop(topic, None)
+            raise
         members = await store.members(self.app.id, topic)
         self.known_refs[topic] = {
             meta["phx_ref"] for entry in members.values() for meta in entry["metas"]
@@ -252,6 +337,14 @@ def quota_refusal(
             " of this application"
         )
     return None
+
+
+@contextlib.contextmanager
+def _logged(step: str):
+    try:
+        yield
+    except Exception as e:
+        logger.warning("connection cleanup: cannot %s (reconciliation repairs it): %r", step, e)
 
 
 def presence_meta(info: dict) -> dict:

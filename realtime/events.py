@@ -92,5 +92,12 @@ async def event_trigger(app_id: int, topic: str, event: str, payload: str | byte
     await event_publish(app_id, Event(topic, event, payload))
 
 
+async def event_trigger_checked(app_id: int, topic: str, event: str, payload: str | bytes):
+    """event_trigger for an HTTP API, whose 200 says "delivered to every subscriber":
+    refused (a Redis error, answered 503) while Redis is away or healing."""
+    await get_presence().check_ready()
+    await event_trigger(app_id, topic, event, payload)
+
+
 # For synchronous callers (DRF views run in a worker thread).
-event_trigger_sync = async_to_sync(event_trigger)
+event_trigger_sync = async_to_sync(event_trigger_checked)

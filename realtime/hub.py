@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 BROADCAST = "hub.broadcast"
 CONTROL = "hub.control"
+PROBE = "hub.probe"
 # Group memberships expire in channel layers (group_expiry, a day by default), so the hub
 # re-adds its groups well before that.
 GROUP_REFRESH_SECONDS = 3600
@@ -87,6 +88,8 @@ class Hub:
         self.failed_writes = 0
         self.slow_readers_cut = 0  # by the server (expusher.server.cut_slow_readers)
         self._handlers: dict[str, Callable[[dict], Awaitable[None]]] = {}  # see on()
+        self._probes: dict[int, asyncio.Future] = {}
+        self._probe_ids = 0
 
     async def _ensure_channel(self) -> str:
         async with self._started:
@@ -172,6 +175,10 @@ class Hub:
                     await self._deliver(message)
                 elif message.get("type") == CONTROL:
                     await self._control(message)
+                elif message.get("type") == PROBE:
+                    waiter = self._probes.pop(message["id"], None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(True)
                 elif (handler := self._handlers.get(message.get("type"))) is not None:
                     await handler(message)
             except asyncio.CancelledError:
@@ -238,6 +245,31 @@ class Hub:
         that has gone is dropped), so the receiver answers and the sender bounds its wait.
         """
         await self.layer.send(channel, message)
+
+    async def probe(self, timeout: float) -> bool:
+        """Does this process's channel receive? A message to itself must come back.
+
+        After Redis restarts, the channel layer's pub/sub connection re-subscribes on its
+        own (redis-py's PubSub re-sends every SUBSCRIBE when it reconnects, all groups in
+        one command with the hub's channel), but only after a reconnect back-off; until
+        this probe comes back, events published to this process's topics are lost.
+        A process without a channel subscribes to nothing and has nothing to miss.
+        """
+        if self.channel is None:
+            return True
+        self._probe_ids += 1
+        probe_id = self._probe_ids
+        waiter = self._probes[probe_id] = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(
+                self.layer.send(self.channel, {"type": PROBE, "id": probe_id}), timeout
+            )
+            await asyncio.wait_for(waiter, timeout)
+            return True
+        except Exception:  # Redis unreachable, or the probe timed out
+            return False
+        finally:
+            self._probes.pop(probe_id, None)
 
     async def _refresh_loop(self) -> None:
         while True:

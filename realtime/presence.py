@@ -13,6 +13,19 @@ Besides the metas, each topic counts connections per user, atomically with them,
 whether it was the last: Pusher announces members (once per user id), Phoenix
 connections, and both read the same truth.
 
+Nothing a process writes here depends on its cleanup succeeding: every
+EXPUSHER_RECONCILE_SECONDS (and at once when Redis comes back after an outage or a restart)
+each node rewrites its whole share (its connection counts, its topic subscription counts
+and its presence entries) from the connections it really holds (`Share`). So an entry left
+behind by a disconnect whose cleanup failed or was cancelled, or lost by a Redis restart,
+is repaired within that period, and a member removed that way is announced once, like any
+leave.
+
+After a restart of Redis (which keeps nothing) the `ready` key is missing until every node
+seen before has re-subscribed its groups (a probe through its own channel came back) and
+rewritten its share; until then the HTTP triggers answer 503 (`check_ready`), since an
+event published meanwhile would miss the subscribers of a node still reconnecting.
+
 Cache topics (Pusher's `cache-` channels) keep their last event here too.
 """
 
@@ -22,11 +35,13 @@ import logging
 import time
 import uuid
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +51,29 @@ Left = tuple[str, dict, bool]  # (user_id, meta, True if it was the user's last 
 OnReaped = Callable[[int, str, str, dict, bool], Awaitable[None]]
 
 
+@dataclass
+class Share:
+    """What one process holds, from its live connections: the truth its Redis share is
+    rewritten to."""
+
+    connections: Counter = field(default_factory=Counter)  # app_id -> open connections
+    anonymous: Counter = field(default_factory=Counter)  # app_id -> those of them anonymous
+    subscriptions: Counter = field(default_factory=Counter)  # (app_id, topic) -> sockets
+    members: dict[tuple[int, str, str], tuple[str, dict]] = field(default_factory=dict)
+    # ^ (app_id, topic, connection id) -> (user_id, meta)
+    # The member a connection holds now, not when this was taken: (app_id, topic, id) ->
+    # (user_id, meta), or None.
+    member_now: Callable[[int, str, str], tuple[str, dict] | None] = lambda *key: None
+
+
+GetShare = Callable[[], Share]
+
+
+class NotReady(RedisConnectionError):
+    """Redis came back empty and not every process has re-subscribed yet: retry shortly
+    (a Redis error, so every HTTP API answers it as it answers Redis being down: 503)."""
+
+
 def _group(entries: list[tuple[str, dict]]) -> Members:
     members: Members = {}
     for user_id, meta in entries:
@@ -43,9 +81,20 @@ def _group(entries: list[tuple[str, dict]]) -> Members:
     return members
 
 
+class _NoLock:
+    async def __aenter__(self) -> None:
+        pass
+
+    async def __aexit__(self, *exc_info) -> None:
+        pass
+
+
 class MemoryPresenceStore:
     """Everything in this process: right for the embedded mode, where a crash takes the
     whole state with it and there is nobody left to see ghosts."""
+
+    share_lock = _NoLock()  # nothing to reconcile
+    settled = True  # nothing to heal
 
     def __init__(self) -> None:
         self.entries: dict[tuple[int, str], dict[str, tuple[str, dict]]] = defaultdict(dict)
@@ -100,15 +149,25 @@ class MemoryPresenceStore:
         expires, event = self.cached.get((app_id, topic), (0.0, None))
         return event if expires > time.monotonic() else None
 
-    async def start(self, on_reaped: OnReaped) -> None:
+    async def start(self, on_reaped: OnReaped | None = None, share: GetShare | None = None):
         """Nothing to announce or reap in a single process."""
+
+    async def check_ready(self) -> None:
+        """Always ready: nothing to reconnect to."""
+
+    def leave_later(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
+        """Nothing fails here."""
 
 
 # Track and untrack change the metas, the per-user connection count and the node's own
 # list in one step, so that two processes racing on one user agree on first and last.
+# Tracking an entry that is already there (the reconciliation re-added it first) changes
+# no count.
 _TRACK = """
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[4])
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
+end
 return redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
 """
 _UNTRACK = """
@@ -124,15 +183,53 @@ return {value, left}
 
 
 class RedisPresenceStore:
-    def __init__(self, url: str, prefix: str, ttl: int, node: str = NODE_ID) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        ttl: int,
+        node: str = NODE_ID,
+        *,
+        timeout: float = 2.0,
+        reconcile_seconds: float = 5.0,
+        pool_size: int = 50,
+    ) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
 
-        self.redis = redis.from_url(url, decode_responses=True)
+        # A bounded pool that waits for a free connection (the default one raises
+        # MaxConnectionsError under a burst of connects and disconnects), timeouts so that
+        # an unreachable Redis fails a call within `timeout` instead of hanging it, and
+        # few quick retries so that a refused connection fails fast too.
+        pool = redis.BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=pool_size,
+            timeout=timeout,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 2),
+        )
+        self.redis = redis.Redis(connection_pool=pool)
         self.node = node
         self.p = f"{prefix}:presence"
         self.ttl = ttl
+        self.reconcile_seconds = reconcile_seconds
         self._task: asyncio.Task | None = None
         self._alive = False
+        self._on_reaped: OnReaped | None = None
+        self._share: GetShare | None = None
+        self._healthy = False  # the last beat reached Redis and rewrote the share
+        self._reachable = True  # the last heartbeat reached Redis
+        # Held while a process's own counts change here and in Redis (connect, subscribe
+        # and their reverse) and while reconciliation reads them and rewrites Redis: so
+        # an increment is never lost under, nor counted twice over, a rewrite.
+        self.share_lock = asyncio.Lock()
+        # Members whose connection left while Redis was unreachable: (app_id, topic,
+        # connection id, user_id, meta), announced when it is back.
+        self._leaves_due: list[tuple[int, str, str, str, dict]] = []
+        self._known: dict[str, float] = {}  # live nodes seen -> when last seen alive
         self._track = self.redis.register_script(_TRACK)
         self._untrack = self.redis.register_script(_UNTRACK)
 
@@ -187,7 +284,15 @@ class RedisPresenceStore:
         values = await self.redis.hvals(self._topic(app_id, topic))
         return _group([(d["u"], d["m"]) for d in map(json.loads, values)])
 
+    def _check_reachable(self) -> None:
+        # Called under share_lock: while Redis is away, fail at once rather than make
+        # every connect and disconnect wait for a timeout in turn (reconciliation repairs
+        # the counts when it is back).
+        if not self._reachable:
+            raise RedisConnectionError("Redis is unreachable")
+
     async def subscribed(self, app_id: int, topic: str, delta: int) -> None:
+        self._check_reachable()
         field = _entry(app_id, topic)
         key = self._node_subs(self.node)
         if await self.redis.hincrby(key, field, delta) <= 0:
@@ -197,9 +302,9 @@ class RedisPresenceStore:
         counts: dict[str, int] = defaultdict(int)
         prefix = f"{app_id}\x00"
         for node in await self._live_nodes():
-            for field, n in (await self.redis.hgetall(self._node_subs(node))).items():
-                if field.startswith(prefix) and int(n) > 0:
-                    counts[field[len(prefix) :]] += int(n)
+            for key, n in (await self.redis.hgetall(self._node_subs(node))).items():
+                if key.startswith(prefix) and int(n) > 0:
+                    counts[key[len(prefix) :]] += int(n)
         return dict(counts)
 
     async def cache_set(self, app_id: int, topic: str, event: dict, ttl: int) -> None:
@@ -212,6 +317,7 @@ class RedisPresenceStore:
     async def connected(self, app_id: int, delta: int, anonymous: int = 0) -> None:
         """Count `delta` more connections of the application, `anonymous` more anonymous
         (this node's share, in one hash: a dead node's share goes with it)."""
+        self._check_reachable()
         key = self._node_connections(self.node)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hincrby(key, str(app_id), delta)
@@ -236,14 +342,18 @@ class RedisPresenceStore:
         alive = await self.redis.mget([f"{self.p}:alive:{n}" for n in nodes])
         return [n for n, a in zip(nodes, alive, strict=True) if a is not None]
 
-    async def start(self, on_reaped: OnReaped) -> None:
-        """Announce this node, then keep it alive and reap dead ones in the background.
+    async def start(self, on_reaped: OnReaped | None = None, share: GetShare | None = None):
+        """Announce this node, then keep it alive, its share true and dead nodes reaped,
+        in the background.
 
-        The first heartbeat is awaited so that a process counts as alive (its
+        `on_reaped` announces a removed member's leave; `share` tells what this process
+        holds. The first heartbeat is awaited so that a process counts as alive (its
         connections and subscriptions counted) from its very first connection.
         """
+        self._on_reaped = self._on_reaped or on_reaped
+        self._share = self._share or share
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._beat(on_reaped))
+            self._task = asyncio.get_running_loop().create_task(self._beat())
         if not self._alive:
             await self.heartbeat()
 
@@ -252,18 +362,138 @@ class RedisPresenceStore:
         # within the promised TTL: 2/3 T + T/6 < T.
         await self.redis.set(f"{self.p}:alive:{self.node}", "1", ex=max(int(self.ttl * 2 / 3), 1))
         await self.redis.sadd(f"{self.p}:nodes", self.node)
-        self._alive = True
+        self._alive = self._reachable = True
 
-    async def _beat(self, on_reaped: OnReaped) -> None:
+    def _period(self) -> float:
+        return max(min(self.ttl / 6, self.reconcile_seconds), 0.2)
+
+    async def _beat(self) -> None:
+        from realtime.hub import get_hub  # the hub imports nothing from here
+
+        hub = get_hub()
         while True:
+            synced = False
             try:
-                await self.heartbeat()
-                await self.reap(on_reaped)
+                synced = await self._beat_once(hub)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.warning("presence heartbeat failed", exc_info=True)
-            await asyncio.sleep(max(self.ttl / 6, 0.2))
+                if self._healthy:
+                    logger.warning("presence heartbeat failed", exc_info=True)
+                self._reachable = False
+            self._healthy = synced
+            # While Redis is away or this process is not re-subscribed yet, look again
+            # soon: healing starts as soon as Redis is back.
+            await asyncio.sleep(self._period() if synced else 0.25)
+
+    async def _beat_once(self, hub) -> bool:
+        """Stay alive, rewrite this node's share, reap dead nodes; True if this process's
+        channel also receives (then it counts as re-subscribed)."""
+        await self.heartbeat()
+        if self._share is not None:
+            await self.reconcile(self._share)
+        await self._announce_leaves_due()  # after reconcile: the user's others are back
+        if self._on_reaped is not None:
+            await self.reap(self._on_reaped)
+        synced = await hub.probe(timeout=2.0)
+        if synced:
+            ttl = max(int(self.ttl * 2 / 3), 1)
+            await self.redis.set(f"{self.p}:synced:{self.node}", "1", ex=ttl)
+        elif not self._healthy:
+            # Back from an outage that did not empty Redis, and not re-subscribed yet:
+            # hold the triggers back until this process receives again.
+            await self.redis.delete(f"{self.p}:ready")
+        await self._mark_ready()
+        return synced
+
+    async def _mark_ready(self) -> None:
+        """Set `ready` once every node seen alive before (less those gone for longer than
+        the TTL, which are dead) has re-subscribed and rewritten its share."""
+        now = time.monotonic()
+        nodes = sorted(await self.redis.smembers(f"{self.p}:nodes"))
+        synced = await self.redis.mget([f"{self.p}:synced:{n}" for n in nodes]) if nodes else []
+        for node, mark in zip(nodes, synced, strict=True):
+            if mark is not None:
+                self._known[node] = now
+        self._known = {n: t for n, t in self._known.items() if now - t < self.ttl}
+        if await self.redis.exists(f"{self.p}:ready"):
+            return
+        waiting = [n for n, t in self._known.items() if t < now]
+        if not waiting:
+            await self.redis.set(f"{self.p}:ready", "1")
+        else:
+            logger.info("waiting for %d processes to re-subscribe", len(waiting))
+
+    async def check_ready(self) -> None:
+        """Raise NotReady while Redis, back from a restart, does not reach every process's
+        subscribers yet (or redis' own errors while it is unreachable)."""
+        if self._task is None:
+            await self.start()
+        if await self.redis.exists(f"{self.p}:ready"):
+            return
+        await self._mark_ready()  # a fresh Redis, before any beat: nobody to wait for
+        if not await self.redis.exists(f"{self.p}:ready"):
+            raise NotReady("Redis is back; processes are still re-subscribing")
+
+    @property
+    def settled(self) -> bool:
+        """Has the last beat reached Redis, rewritten this share and found it re-subscribed?
+        (If not, an entry missing from Redis may have been lost by a restart.)"""
+        return self._healthy
+
+    def leave_later(self, app_id: int, topic: str, conn_id: str, user_id: str, meta: dict):
+        """Announce this member's leave when Redis is back (its untrack failed)."""
+        self._leaves_due.append((app_id, topic, conn_id, user_id, meta))
+
+    async def _announce_leaves_due(self) -> None:
+        while self._leaves_due and self._on_reaped is not None:
+            app_id, topic, conn_id, user_id, meta = self._leaves_due[0]
+            left = await self.untrack(app_id, topic, conn_id)
+            if left is None:  # Redis lost it (a restart): was it the user's last?
+                others = await self.redis.hget(self._users(app_id, topic), user_id)
+                left = (user_id, meta, not others or int(others) <= 0)
+            await self._on_reaped(app_id, topic, *left)
+            self._leaves_due.pop(0)
+
+    async def reconcile(self, share_of: GetShare) -> None:
+        """Rewrite this node's counts and presence entries from what it really holds.
+
+        Members it holds no more (a cleanup that failed or was cancelled) are removed and
+        their leave announced once; members Redis lost (a restart) are put back silently,
+        since their clients never saw them leave.
+
+        Redis is read before the process's share is taken, and each member is looked at
+        again just before it is changed: a member counted as held in Redis but not yet in
+        the share would be one whose join is still under way, and removing it would
+        announce its leave before its join.
+        """
+        held = await self.redis.smembers(self._node_entries(self.node))
+        async with self.share_lock:
+            share = share_of()
+            counts = {str(app): n for app, n in share.connections.items() if n > 0}
+            counts.update({_anonymous(app): n for app, n in share.anonymous.items() if n > 0})
+            subs = {_entry(app, t): n for (app, t), n in share.subscriptions.items() if n}
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(self._node_connections(self.node), self._node_subs(self.node))
+                if counts:
+                    pipe.hset(self._node_connections(self.node), mapping=counts)
+                if subs:
+                    pipe.hset(self._node_subs(self.node), mapping=subs)
+                await pipe.execute()
+        wanted = {_entry(*key) for key in share.members}
+        due = {_entry(app, topic, conn) for app, topic, conn, *_ in self._leaves_due}
+        for entry in held - wanted - due:
+            app_id, topic, conn_id = entry.split("\x00")
+            if share.member_now(int(app_id), topic, conn_id) is not None:
+                continue  # joined again meanwhile
+            left = await self.untrack(int(app_id), topic, conn_id)
+            if left is not None and self._on_reaped is not None:
+                await self._on_reaped(int(app_id), topic, *left)
+        for entry in wanted - held:
+            app_id, topic, conn_id = entry.split("\x00")
+            member = share.member_now(int(app_id), topic, conn_id)
+            if member is not None:  # else it left meanwhile
+                await self.track(int(app_id), topic, conn_id, *member)
 
     async def reap(self, on_reaped: OnReaped) -> None:
         """Remove the entries of nodes whose liveness key expired; announce each once."""
@@ -316,5 +546,7 @@ def get_presence() -> MemoryPresenceStore | RedisPresenceStore:
             settings.REDIS_URL,
             settings.EXPUSHER_REDIS_PREFIX,
             settings.EXPUSHER_PRESENCE_TTL_SECONDS,
+            timeout=settings.EXPUSHER_REDIS_TIMEOUT_SECONDS,
+            reconcile_seconds=settings.EXPUSHER_RECONCILE_SECONDS,
         )
     return store

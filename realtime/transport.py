@@ -5,10 +5,13 @@ A consumer's `connect` builds the protocol's handler (an object with `receive(da
 and the end of the socket stops it.
 """
 
+import asyncio
+import logging
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from realtime import errors
 
@@ -24,11 +27,20 @@ def query_params(scope) -> dict[str, str]:
     return {key: values[-1] for key, values in query.items()}
 
 
+def refusal(e: Exception) -> errors.ProtocolError:
+    """What a refused connection is told: a Redis fault at connect is "back off" (4100)."""
+    return e if isinstance(e, errors.ProtocolError) else errors.Unavailable()
+
+
 def header(scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+logger = logging.getLogger(__name__)
+_cleanups: set[asyncio.Task] = set()
 
 
 class HandlerConsumer(AsyncWebsocketConsumer):
@@ -48,11 +60,35 @@ class HandlerConsumer(AsyncWebsocketConsumer):
         if len(data) > settings.EXPUSHER_MAX_MESSAGE_BYTES:
             await self.close(code=errors.MESSAGE_TOO_BIG)
             return
-        await self.handler.receive(data)
+        try:
+            await self.handler.receive(data)
+        except RedisError as e:
+            # A frame that needs Redis (a join, a push) while it is unreachable: the
+            # client backs off and reconnects (4100) rather than meet a 1011 crash.
+            logger.warning("closing a socket: Redis unavailable for its frame: %r", e)
+            await self.close(code=errors.Unavailable.code)
+
+    _stopping: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # daphne cancels an application still busy 10 s after its socket closed (a
+            # cleanup waiting on a loaded Redis): the cleanup goes on in a task of its own.
+            if self.handler is not None:
+                self._stop_once()
 
     async def disconnect(self, code) -> None:
         if self.handler is not None:
-            await self.handler.stop()
+            await asyncio.shield(self._stop_once())
+
+    def _stop_once(self) -> asyncio.Task:
+        if self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_task(self.handler.stop())
+            _cleanups.add(self._stopping)  # held until done: the loop keeps weak references
+            self._stopping.add_done_callback(_cleanups.discard)
+        return self._stopping
 
     async def dispatch(self, message) -> None:
         # Channels closes stale database connections before every message; our frames

@@ -116,7 +116,9 @@ def test_it_uses_redis_for_the_layer_and_cache_when_redis_url_is_set():
     assert result.returncode == 0, result.stderr
     backends = json.loads(result.stdout)
     assert backends["layer"].startswith("channels_redis.")
-    assert backends["layer_config"]["hosts"] == ["redis://redis.internal:6379/3"]
+    assert [h["address"] for h in backends["layer_config"]["hosts"]] == [
+        "redis://redis.internal:6379/3"
+    ]
     assert backends["layer_config"]["prefix"] == "xp1"
     assert backends["cache"] == "expusher.cache.SharedRedisCache"
     assert backends["cache_location"] == "redis://redis.internal:6379/3"

@@ -7,11 +7,13 @@ with HTTP 403, as Phoenix does.
 
 import logging
 
+from redis.exceptions import RedisError
+
 from realtime import errors
 from realtime.identity import token_from_subprotocols
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.handler import PhoenixHandler
-from realtime.transport import HandlerConsumer, header, query_params
+from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,8 @@ class PhoenixSocketConsumer(HandlerConsumer):
             )
             handler = PhoenixHandler(identity, serializer, self.write, self.close_with, self.direct)
             await handler.admit()
-        except errors.ProtocolError as e:
+        except (errors.ProtocolError, RedisError) as e:
+            e = refusal(e)
             # Logged without the token; the client only sees the 403.
             logger.info("refused socket for app %r: %s", params.get("app_key"), e.detail)
             await self.close()

@@ -9,11 +9,13 @@ tells a stock client whether to reconnect.
 
 import logging
 
+from redis.exceptions import RedisError
+
 from realtime import errors
 from realtime.identity import aidentify_app
 from realtime.pusher import protocol
 from realtime.pusher.handler import PusherHandler
-from realtime.transport import HandlerConsumer, header, query_params
+from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,8 @@ class PusherSocketConsumer(HandlerConsumer):
             identity = await aidentify_app(app_key, header(self.scope, b"origin"))
             handler = PusherHandler(identity, self.write, self.close_with, self.direct)
             await handler.admit()
-        except errors.ProtocolError as e:
+        except (errors.ProtocolError, RedisError) as e:
+            e = refusal(e)
             logger.info("refused Pusher socket for app %r: %s", app_key[:32], e.detail)
             await self.write(protocol.error(e.code, e.detail))
             await self.close(code=e.code)

@@ -16,6 +16,7 @@ from django.conf import settings
 from realtime import errors as core_errors
 from realtime.events import event_from_data, event_publish
 from realtime.messages import Event
+from realtime.presence import get_presence
 from realtime.pusher import http_errors as errors
 from realtime.pusher.http_auth import SignedRequest
 from realtime.pusher.http_channels import channel_info, parse_info
@@ -126,5 +127,6 @@ def _channels(item: dict, many: bool) -> list[str]:
 
 
 async def _publish(request: SignedRequest, checked: Trigger) -> None:
+    await get_presence().check_ready()  # 503 while Redis is away or healing
     for event in checked.events:
         await event_publish(request.app.id, event)
