@@ -110,3 +110,23 @@ async def test_last_used_is_recorded_at_most_once_a_minute(world):
     await SecretToken.objects.filter(pk=token.pk).aupdate(last_used=None)
     assert (await call(http_application, request)).status == 200
     assert (await SecretToken.objects.aget(pk=token.pk)).last_used is None
+
+
+async def test_django_answers_what_it_is_handed_with_an_origin_on_a_cold_cache(world):
+    """django-cors-headers asks api.cors from the event loop under ASGI; a cold application
+    cache used to make that a SynchronousOnlyOperation, and the answer a 500."""
+    origin = ("origin", "https://customer.example")
+    multipart = world.post(
+        world.event_path(),
+        bearer=world.secret,
+        body=b'--xx\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xx--\r\n',
+        headers=[("content-type", "multipart/form-data; boundary=xx"), origin],
+    )
+    refused = world.post(
+        world.event_path(), bearer="exps_nope", body=b"--xx--", headers=multipart.headers[2:4]
+    )
+    for request, status in ((multipart, 200), (refused, 401)):
+        await sync_to_async(cache.clear)()
+        answer = await call(http_application, request)
+        assert answer.status == status, answer.body
+        assert answer.header("access-control-allow-origin") == "https://customer.example"
