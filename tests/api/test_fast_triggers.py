@@ -540,3 +540,18 @@ async def test_an_unknown_middleware_sends_every_trigger_to_django(world, apps, 
     request = world.post(world.event_path(), bearer=world.secret, json_body={})
     _, handed = await compare(world, request, apps(), caplog)
     assert handed == [request.path]
+
+
+async def test_a_failure_while_publishing_is_the_same_logged_500(world, apps, caplog, monkeypatch):
+    caplog.set_level(logging.INFO)
+
+    async def broken(app_id, message):
+        raise RuntimeError("the channel layer is down")
+
+    monkeypatch.setattr("realtime.events.event_publish", broken)
+    request = world.post(world.event_path(), bearer=world.secret, json_body={})
+    by_django, handed = await compare(world, request, apps(), caplog)
+    assert (by_django.status, handed) == (500, [])
+    assert by_django.json()["error"]["code"] == "server_error"
+    logged = {(r.name, r.levelname) for r in caplog.records}  # the fast path's, as Django's
+    assert {("api.exceptions", "ERROR"), ("django.request", "ERROR")} <= logged
