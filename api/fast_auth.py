@@ -5,7 +5,14 @@ The same decisions as the trigger views' JwtAuthentication then SecretTokenAuthe
 process's short memos (organizations.local_cache): a warm call makes no thread hop and no
 cache round trip. A secret token's "last used" write still happens at most once a minute,
 in a worker thread, only when it is due.
+
+A JWT's signature and claims are checked again only when this process has not verified
+that very token within the last second (verification is most of a JWT trigger's CPU): the
+result of a check depends on nothing but the token's bytes, the signing settings and the
+clock, and the clock is checked on every use (an expired JWT is verified, and refused, anew).
 """
+
+import time
 
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -18,10 +25,14 @@ from api.authentication import (
     bearer_value,
     jwt_claims,
 )
+from organizations.local_cache import MAX_SECONDS, LocalMemo
 from organizations.secrets import SECRET_TOKEN_PREFIX
 from organizations.selectors import secret_token_authenticate_async, secret_token_is_active_async
 from organizations.services import secret_token_mark_used_async
+from realtime import tokens
 from realtime.denylist import jwt_denied_async
+
+_verified = LocalMemo(lambda: MAX_SECONDS)  # JWT -> its Claims
 
 
 async def caller_of(authorization: bytes) -> SecretTokenCaller | JwtCaller | None:
@@ -36,9 +47,17 @@ async def caller_of(authorization: bytes) -> SecretTokenCaller | JwtCaller | Non
             raise AuthenticationFailed(INVALID_SECRET_TOKEN)
         await secret_token_mark_used_async(token=token)
         return SecretTokenCaller(token)
-    claims = jwt_claims(value)
+    claims = _verified_claims(value)
     if not await secret_token_is_active_async(claims.token_id):
         raise AuthenticationFailed(JWT_TOKEN_REVOKED)
     if await jwt_denied_async(claims.jti):
         raise AuthenticationFailed(JWT_DENIED)
     return JwtCaller(claims)
+
+
+def _verified_claims(jwt: str) -> tokens.Claims:
+    claims = _verified.get(jwt)
+    if not isinstance(claims, tokens.Claims) or time.time() >= claims.expires_at:
+        claims = jwt_claims(jwt)  # raises for an invalid or expired JWT
+        _verified.put(jwt, claims)
+    return claims

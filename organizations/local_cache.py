@@ -30,7 +30,7 @@ class LocalMemo:
     def get(self, key: Hashable) -> object:
         """The remembered value, or _MISS."""
         entry = self._entries.get(key)
-        if entry is None or entry[1] <= time.monotonic():
+        if entry is None or entry[1] <= _now():
             return _MISS
         return entry[0]
 
@@ -40,7 +40,7 @@ class LocalMemo:
             return
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
-        self._entries[key] = (value, time.monotonic() + seconds)
+        self._entries[key] = (value, _now() + seconds)
 
     def forget(self, key: Hashable) -> None:
         self._entries.pop(key, None)
@@ -63,6 +63,10 @@ class LocalMemo:
             if remember(value):
                 self.put(key, value)
         return value
+
+
+def _now() -> float:
+    return time.monotonic()
 
 
 def seconds_within(setting_seconds: float) -> float:

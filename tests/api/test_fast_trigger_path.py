@@ -2,6 +2,7 @@
 (test_fast_triggers.py): it publishes, in order; a warm trigger makes no thread hop (so it
 reads no database row); revocations reach it within a second; last_used is still kept."""
 
+import asyncio
 import json
 import time
 
@@ -14,6 +15,7 @@ from expusher.asgi import application, http_application
 from organizations import local_cache, services
 from organizations.models import SecretToken
 from organizations.selectors import secret_token_cache_keys
+from realtime import tokens
 from tests.api.fast_support import World, call
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,7 +100,7 @@ async def test_another_process_s_revocation_is_seen_within_a_second(world, monke
     await sync_to_async(revoked_elsewhere)()
     assert (await call(http_application, request)).status == 200  # this process's memo
     later = time.monotonic() + local_cache.MAX_SECONDS + 0.01
-    monkeypatch.setattr(local_cache.time, "monotonic", lambda: later)
+    monkeypatch.setattr(local_cache, "_now", lambda: later)
     assert (await call(http_application, request)).status == 401
 
 
@@ -130,3 +132,15 @@ async def test_django_answers_what_it_is_handed_with_an_origin_on_a_cold_cache(w
         answer = await call(http_application, request)
         assert answer.status == status, answer.body
         assert answer.header("access-control-allow-origin") == "https://customer.example"
+
+
+async def test_a_jwt_remembered_as_verified_is_still_refused_once_expired(world, monkeypatch):
+    jwt = world.jwt(ttl=1)
+    request = world.post(world.event_path(), bearer=jwt, json_body={})
+    assert (await call(http_application, request)).status == 200
+    frozen = time.monotonic()
+    monkeypatch.setattr(local_cache, "_now", lambda: frozen)  # memos never age
+    expires_at = tokens.verify(jwt).expires_at
+    await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.05)
+    answer = await call(http_application, request)
+    assert answer.status == 401 and answer.json()["error"]["message"] == "The JWT has expired."
