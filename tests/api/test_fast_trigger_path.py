@@ -11,7 +11,8 @@ from asgiref.sync import SyncToAsync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 
-from expusher.asgi import application, http_application
+from api.fast_triggers import body_limit, trigger_application
+from expusher.asgi import application, django_application, http_application
 from organizations import local_cache, services
 from organizations.models import SecretToken
 from organizations.selectors import secret_token_cache_keys
@@ -144,3 +145,36 @@ async def test_a_jwt_remembered_as_verified_is_still_refused_once_expired(world,
     await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.05)
     answer = await call(http_application, request)
     assert answer.status == 401 and answer.json()["error"]["message"] == "The JWT has expired."
+
+
+async def test_more_body_than_the_head_announced_goes_to_django_whole(world):
+    """Read past the lean path's limit, the body is replayed to Django with the rest."""
+    handed = []
+
+    async def to_django(scope, receive, send):
+        handed.append(scope["path"])
+        await django_application(scope, receive, send)
+
+    fast = trigger_application(to_django)
+    request = world.post(world.event_path(), bearer=world.secret, json_body={})
+    request.headers = [(k, "2" if k == "content-length" else v) for k, v in request.headers]
+    parts = [b'{"blob": "' + b"x" * (body_limit() + 1), b'"}']
+
+    async def answer_of(app):
+        queue = [{"type": "http.request", "body": p, "more_body": True} for p in parts]
+        queue[-1]["more_body"] = False
+        answer = {}
+
+        async def receive():
+            if queue:
+                return queue.pop(0)
+            await asyncio.Event().wait()
+
+        async def send(message):
+            answer.update(message)
+
+        await app(request.scope(), receive, send)
+        return answer["status"] if "status" in answer else answer
+
+    assert await answer_of(fast) == await answer_of(django_application) == 413
+    assert handed == [request.path]

@@ -432,6 +432,11 @@ CASES = [
         DJANGO,
     ),
     Case(
+        "body over the lean path's limit",
+        lambda w: w.post(w.event_path(), bearer=w.secret, json_body={"blob": "x" * 700_000}),
+        DJANGO,
+    ),
+    Case(
         "GET",
         lambda w: Request("GET", w.event_path(), [("host", "127.0.0.1:8000")]),
         DJANGO,
