@@ -48,16 +48,42 @@ class JwtCaller:
         return self.claims.organization_id
 
 
-def _bearer(request) -> str | None:
-    header = get_authorization_header(request).split()
-    if not header or header[0].lower() != b"bearer":
+# The refusals, shared with the async trigger path (api.fast_auth).
+MALFORMED_BEARER = "Malformed Authorization header: use 'Bearer <token>'."
+MALFORMED_HEADER = "Malformed Authorization header."
+INVALID_SECRET_TOKEN = "Invalid or revoked secret token."
+JWT_EXPIRED = "The JWT has expired."
+JWT_INVALID = "Invalid JWT."
+JWT_TOKEN_REVOKED = "The secret token behind this JWT was revoked."
+JWT_DENIED = "This JWT's user was disconnected by the application."
+
+
+def bearer_value(header: bytes) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header's bytes; None for another
+    scheme or no header."""
+    parts = header.split()
+    if not parts or parts[0].lower() != b"bearer":
         return None
-    if len(header) != 2:
-        raise AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
+    if len(parts) != 2:
+        raise AuthenticationFailed(MALFORMED_BEARER)
     try:
-        return header[1].decode("ascii")
+        return parts[1].decode("ascii")
     except UnicodeDecodeError:
-        raise AuthenticationFailed("Malformed Authorization header.") from None
+        raise AuthenticationFailed(MALFORMED_HEADER) from None
+
+
+def jwt_claims(value: str) -> tokens.Claims:
+    """The claims of a JWT whose signature, issuer, audience and expiry hold."""
+    try:
+        return tokens.verify(value)
+    except tokens.TokenExpired:
+        raise AuthenticationFailed(JWT_EXPIRED) from None
+    except tokens.TokenInvalid:
+        raise AuthenticationFailed(JWT_INVALID) from None
+
+
+def _bearer(request) -> str | None:
+    return bearer_value(get_authorization_header(request))
 
 
 class SecretTokenAuthentication(BaseAuthentication):
@@ -69,7 +95,7 @@ class SecretTokenAuthentication(BaseAuthentication):
             return None
         token = secret_token_authenticate(value)
         if token is None:
-            raise AuthenticationFailed("Invalid or revoked secret token.")
+            raise AuthenticationFailed(INVALID_SECRET_TOKEN)
         secret_token_mark_used(token=token)
         return SecretTokenCaller(token), token
 
@@ -87,16 +113,11 @@ class JwtAuthentication(BaseAuthentication):
         value = _bearer(request)
         if value is None or value.startswith(SECRET_TOKEN_PREFIX):
             return None
-        try:
-            claims = tokens.verify(value)
-        except tokens.TokenExpired:
-            raise AuthenticationFailed("The JWT has expired.") from None
-        except tokens.TokenInvalid:
-            raise AuthenticationFailed("Invalid JWT.") from None
+        claims = jwt_claims(value)
         if not secret_token_is_active(claims.token_id):
-            raise AuthenticationFailed("The secret token behind this JWT was revoked.")
+            raise AuthenticationFailed(JWT_TOKEN_REVOKED)
         if jwt_denied(claims.jti):
-            raise AuthenticationFailed("This JWT's user was disconnected by the application.")
+            raise AuthenticationFailed(JWT_DENIED)
         return JwtCaller(claims), claims
 
     def authenticate_header(self, request) -> str:

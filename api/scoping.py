@@ -86,11 +86,21 @@ def application_snapshot_for_caller(caller: object, org_ident: str, app_ident: s
     """The active application `app_ident` (app key or app id) of organization `org_ident`
     (slug or id), from the AppSnapshot cache: a warm call reads no database row.
 
+    See application_in_scope for who may reach it.
+    """
+    return application_in_scope(app_snapshot(app_ident), caller, org_ident)
+
+
+def application_in_scope(
+    application: AppSnapshot | None, caller: object, org_ident: str
+) -> AppSnapshot:
+    """`application` (looked up by the caller's app key or app id), if `caller` may reach
+    it through organization `org_ident`.
+
     The caller must be a secret token or a JWT (403 otherwise). Another organization's
     application is a 404; a JWT of this organization whose `apps` claim leaves the
     application out gets a 403, which tells no outsider anything.
     """
-    application = app_snapshot(app_ident)
     if application is None or org_ident not in (
         application.organization_slug,
         str(application.organization_id),

@@ -1,9 +1,12 @@
-"""ASGI entry point: the Pusher HTTP API and Django share HTTP, WebSockets go to
-realtime.routing.
+"""ASGI entry point: the Pusher HTTP API, the REST triggers and Django share HTTP,
+WebSockets go to realtime.routing.
 
-The Pusher HTTP API (/apps/{app_id}/...) is answered by a small ASGI application of its
-own, before Django: a trigger is the hottest HTTP path, and it needs neither middleware nor
-a worker thread. Every other HTTP path is Django's.
+The Pusher HTTP API (/apps/{app_id}/...) and ExPusher's REST trigger endpoints
+(/api/organizations/{org}/applications/{app}/event/{event} and .../events) are answered by
+small ASGI applications of their own, before Django: a trigger is the hottest HTTP path,
+and it needs neither middleware nor a worker thread. The trigger application hands
+Django whatever it would not answer exactly as Django does (api.fast_admission). Every
+other HTTP path is Django's.
 """
 
 import os
@@ -16,13 +19,18 @@ django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from api import fast_triggers  # noqa: E402
 from realtime.pusher import http as pusher_http  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
+
+trigger_api = fast_triggers.trigger_application(django_application)
 
 
 async def http_application(scope, receive, send) -> None:
     if pusher_http.serves(scope["path"]):
         await pusher_http.pusher_http_api(scope, receive, send)
+    elif fast_triggers.serves(scope["path"]):
+        await trigger_api(scope, receive, send)
     else:
         await django_application(scope, receive, send)
 

@@ -7,18 +7,21 @@ theirs yet (more are closed at once). Without this, connections that dribble a h
 line every few seconds stay open for good (Twisted re-arms its idle timer on every byte),
 and about a thousand of them exhaust the process's file descriptors.
 
-Then a lean HTTP/1.1 path for the Pusher HTTP API. daphne turns every HTTP request into a
-twisted.web Request and an ASGI application instance with its own queue and checker:
-about 0.8 ms of CPU, most of a Pusher trigger. The official server libraries keep one
-connection open and send only `/apps/...` requests on it, so a connection whose first
-request is for the Pusher HTTP API is served here instead: requests are parsed with a few
-byte operations, handed to the same ASGI application (realtime.pusher.http) on the same
-event loop, and answered in order. The first request for any other path on such a
-connection (a proxy may pool connections) hands the connection, from that request on,
+Then a lean HTTP/1.1 path for the trigger APIs: the Pusher HTTP API and ExPusher's REST
+triggers. daphne turns every HTTP request into a twisted.web Request and an ASGI
+application instance with its own queue and checker: about 0.8 ms of CPU, most of a Pusher
+trigger. Server libraries and backends keep one connection open and send only API
+requests on it, so a connection whose first request is for one of these APIs is served
+here instead: requests are parsed with a few byte operations, handed to the same ASGI
+application (realtime.pusher.http, api.fast_triggers) on the same event loop, and answered
+in order. The first request for any other path on such a connection (a proxy may pool
+connections), or one the API does not admit, hands the connection, from that request on,
 back to daphne, so Django still answers it.
 
-What the API path leaves out, on purpose: chunked request bodies (411: the libraries send
-Content-Length), HTTP/2 and daphne's access log (refusals are logged by the API itself).
+What the API path leaves out, on purpose: HTTP/2, daphne's access log (refusals are
+logged by the APIs themselves), and chunked request bodies: the Pusher HTTP API answers
+them 411 (the libraries send Content-Length), the REST triggers give them back to daphne,
+as they do bodies over their limit and whatever api.fast_admission leaves to Django.
 """
 
 import asyncio
@@ -36,8 +39,6 @@ logger = logging.getLogger(__name__)
 
 MAX_HEAD_BYTES = 16 * 1024
 IDLE_SECONDS = 75  # a kept-alive connection nobody uses is closed, as daphne does
-API_PREFIXES = (b"POST /apps/", b"GET /apps/", b"POST /users/")
-PEEK_BYTES = max(len(p) for p in API_PREFIXES)
 REASONS = {
     200: b"OK",
     400: b"Bad Request",
@@ -56,11 +57,25 @@ REASONS = {
 
 @dataclass(frozen=True)
 class Api:
-    """What this path serves: an ASGI application, which paths are its, its body limit."""
+    """One API this path serves: an ASGI application, how its request lines start, which
+    paths are its, its body limit, and which requests it takes."""
 
     app: Any
+    prefixes: tuple[bytes, ...]  # b"METHOD /path-prefix": the requests that may be its
     serves: Any  # (path: str) -> bool
     max_body: Any  # () -> int
+    # (scope) -> the scope to serve, or None: daphne answers the request (and the rest of
+    # the connection). With it, a request this path would refuse (chunked, too large, a
+    # bad Content-Length) is given back to daphne instead of answered 411/413/400.
+    admit: Any = None
+
+
+def _is_api(data: bytes, apis: tuple[Api, ...]) -> bool:
+    return any(data.startswith(api.prefixes) for api in apis)
+
+
+def _peek_bytes(apis: tuple[Api, ...]) -> int:
+    return max(len(prefix) for api in apis for prefix in api.prefixes)
 
 
 class _GiveBack(Exception):
@@ -74,8 +89,9 @@ class _Respond(Exception):
         self.status = status
 
 
-def _is_api(data: bytes) -> bool:
-    return data.startswith(API_PREFIXES)
+def _refusal(api: Api, status: int) -> Exception:
+    """What to raise for a request `api` will not be served here: daphne's, or `status`."""
+    return _GiveBack() if api.admit is not None else _Respond(status)
 
 
 # Per process: client address -> its connections still sending their first request head.
@@ -86,8 +102,8 @@ class FirstRequestRouter(protocol.Protocol):
     """Admits a new connection once its first request head is in, within the deadline,
     then gives it to the API path or to daphne."""
 
-    def __init__(self, build_daphne, addr, api):
-        self._build_daphne, self._addr, self._api = build_daphne, addr, api
+    def __init__(self, build_daphne, addr, apis: tuple[Api, ...]):
+        self._build_daphne, self._addr, self._apis = build_daphne, addr, apis
         self._buffer = b""
         self._address: str | None = None
         self._deadline = None
@@ -116,8 +132,8 @@ class FirstRequestRouter(protocol.Protocol):
         if b"\r\n\r\n" not in self._buffer and len(self._buffer) <= MAX_HEAD_BYTES:
             return  # the head is not complete yet
         self._admitted()
-        if _is_api(self._buffer):
-            api = ApiConnection(self._build_daphne, self._addr, self._api)
+        if _is_api(self._buffer, self._apis):
+            api = ApiConnection(self._build_daphne, self._addr, self._apis)
             handover(self.transport, api, self._buffer)
         else:
             handover(self.transport, self._build_daphne(self._addr), self._buffer)
@@ -154,8 +170,9 @@ def handover(transport, new_protocol, data: bytes) -> None:
 class ApiConnection(protocol.Protocol):
     """One kept-alive connection of a server library: requests answered one at a time."""
 
-    def __init__(self, build_daphne, addr, api: "Api"):
-        self._build_daphne, self._addr, self._api = build_daphne, addr, api
+    def __init__(self, build_daphne, addr, apis: tuple[Api, ...]):
+        self._build_daphne, self._addr, self._apis = build_daphne, addr, apis
+        self._peek = _peek_bytes(apis)
         self._buffer = b""
         self._busy = False
         self._closed = False
@@ -163,6 +180,7 @@ class ApiConnection(protocol.Protocol):
         self._last_request = 0.0
         self._continued = False  # "100 Continue" sent for the request being read
         self._addresses: dict[str, list | None] = {}
+        self._lost: asyncio.Future | None = None  # resolved when the connection closes
 
     def connectionMade(self) -> None:
         # Asked once: every request's scope names the same two ends.
@@ -181,6 +199,8 @@ class ApiConnection(protocol.Protocol):
     def connectionLost(self, reason=None) -> None:
         self._closed = True
         self._stop_idle()
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
 
     def _check_idle(self) -> None:
         # One timer per connection, re-armed lazily: a request only records the time.
@@ -198,7 +218,7 @@ class ApiConnection(protocol.Protocol):
         """Start the next complete request in the buffer, if there is one."""
         if self._closed or not self._buffer:
             return
-        if not _is_api(self._buffer[:PEEK_BYTES]) and len(self._buffer) >= PEEK_BYTES:
+        if not _is_api(self._buffer[: self._peek], self._apis) and len(self._buffer) >= self._peek:
             self._give_back()
             return
         try:
@@ -211,16 +231,22 @@ class ApiConnection(protocol.Protocol):
             return
         if request is None:
             return  # incomplete: wait for more bytes
-        scope, body, keep_alive, size = request
+        api, scope, body, keep_alive, size = request
         self._buffer = self._buffer[size:]
         self._continued = False
         self._busy = True
-        asyncio.ensure_future(self._run(scope, body, keep_alive))
+        asyncio.ensure_future(self._run(api, scope, body, keep_alive))
 
     def _give_back(self) -> None:
         self._stop_idle()
         handover(self.transport, self._build_daphne(self._addr), self._buffer)
         self._buffer = b""
+
+    def _api_for(self, path: str) -> Api | None:
+        for api in self._apis:
+            if self._buffer.startswith(api.prefixes) and api.serves(path):
+                return api
+        return None
 
     def _parse(self):
         end = self._buffer.find(b"\r\n\r\n")
@@ -235,37 +261,31 @@ class ApiConnection(protocol.Protocol):
             raise _Respond(400) from None
         path, _, query = target.partition(b"?")
         path = unquote(path.decode("latin-1"))
-        if not self._api.serves(path):
+        api = self._api_for(path)
+        if api is None:
             raise _GiveBack()
         headers, length, keep_alive = [], 0, version == b"HTTP/1.1"
         expect_continue = False
         for line in lines[1:]:
             name, sep, value = line.partition(b":")
             if not sep:
-                raise _Respond(400)
+                raise _refusal(api, 400)
             name, value = name.strip().lower(), value.strip()
             headers.append((name, value))
             if name == b"content-length":
                 if not value.isdigit():
-                    raise _Respond(400)
+                    raise _refusal(api, 400)
                 length = int(value)
-                if length > self._api.max_body():
-                    raise _Respond(413)
+                if length > api.max_body():
+                    raise _refusal(api, 413)
             elif name == b"transfer-encoding":
-                raise _Respond(411)
+                raise _refusal(api, 411)
             elif name == b"expect":
                 expect_continue = value.lower() == b"100-continue"
             elif name == b"connection":
                 keep_alive = value.lower() != b"close" and (
                     version == b"HTTP/1.1" or value.lower() == b"keep-alive"
                 )
-        start = end + 4
-        if len(self._buffer) - start < length:
-            if expect_continue and not self._continued:
-                self._continued = True  # curl waits a second for this before the body
-                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            return None
-        body = self._buffer[start : start + length]
         scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -279,23 +299,37 @@ class ApiConnection(protocol.Protocol):
             "headers": headers,
             **self._addresses,
         }
-        return scope, body, keep_alive, start + length
+        if api.admit is not None:
+            scope = api.admit(scope)
+            if scope is None:
+                raise _GiveBack()
+        start = end + 4
+        if len(self._buffer) - start < length:
+            if expect_continue and not self._continued:
+                self._continued = True  # curl waits a second for this before the body
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            return None
+        body = self._buffer[start : start + length]
+        return api, scope, body, keep_alive, start + length
 
-    async def _run(self, scope, body: bytes, keep_alive: bool) -> None:
+    async def _run(self, api: Api, scope, body: bytes, keep_alive: bool) -> None:
         response = _Response()
         received = False
 
         async def receive():
             nonlocal received
             if received:
+                # Only after the body: Django (which the REST triggers may hand a request
+                # to) listens for the disconnect while its view runs.
+                await self._until_lost()
                 return {"type": "http.disconnect"}
             received = True
             return {"type": "http.request", "body": body, "more_body": False}
 
         try:
-            await self._api.app(scope, receive, response.send)
+            await api.app(scope, receive, response.send)
         except Exception:
-            logger.exception("Pusher HTTP API fast path: %s failed", scope["path"])
+            logger.exception("HTTP API fast path: %s failed", scope["path"])
             response = _Response(status=500)
         if self._closed:
             return
@@ -306,6 +340,13 @@ class ApiConnection(protocol.Protocol):
         self._busy = False
         self._last_request = _now()
         self._next()
+
+    async def _until_lost(self) -> None:
+        if self._closed:
+            return
+        if self._lost is None:
+            self._lost = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._lost)  # a cancelled waiter leaves it for the next
 
     def _answer_and_close(self, status: int) -> None:
         self.transport.write(_Response(status=status).encode(keep_alive=False))
@@ -355,8 +396,8 @@ def _address(address) -> list | None:
     return [host, port] if host is not None else None
 
 
-def install(api: Api) -> None:
-    """Route new daphne connections whose first request is for `api` here.
+def install(*apis: Api) -> None:
+    """Route new daphne connections whose first request is for one of `apis` here.
 
     Called by expusher.server before daphne starts.
     """
@@ -365,6 +406,6 @@ def install(api: Api) -> None:
     build = HTTPFactory.buildProtocol
 
     def buildProtocol(self, addr):
-        return FirstRequestRouter(lambda a: build(self, a), addr, api)
+        return FirstRequestRouter(lambda a: build(self, a), addr, apis)
 
     HTTPFactory.buildProtocol = buildProtocol

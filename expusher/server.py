@@ -341,12 +341,27 @@ def skip_form_parsing() -> None:
 
 
 def pusher_api_fast_path() -> None:
-    """Serve connections that start with a Pusher HTTP API request on a lean HTTP/1.1
-    path instead of daphne's (expusher.front_door)."""
+    """Serve connections that start with a Pusher HTTP API request or a REST trigger on a
+    lean HTTP/1.1 path instead of daphne's (expusher.front_door)."""
+    from api import fast_triggers
+    from expusher.asgi import trigger_api
     from expusher.front_door import Api, install
     from realtime.pusher import http
 
-    install(Api(app=http.pusher_http_api, serves=http.serves, max_body=http.body_limit))
+    pusher = Api(
+        app=http.pusher_http_api,
+        prefixes=(b"POST /apps/", b"GET /apps/", b"POST /users/"),
+        serves=http.serves,
+        max_body=http.body_limit,
+    )
+    triggers = Api(
+        app=trigger_api,
+        prefixes=(b"POST /api/organizations/", b"OPTIONS /api/organizations/"),
+        serves=fast_triggers.serves,
+        max_body=fast_triggers.body_limit,
+        admit=fast_triggers.admitted_scope,
+    )
+    install(pusher, triggers)
 
 
 def choose_event_loop() -> None:

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 
 from organizations import secrets
+from organizations.local_cache import LocalMemo, seconds_within
 from organizations.models import Application, Membership, Organization, SecretToken
 
 
@@ -129,6 +130,42 @@ def secret_token_is_active(token_id: int) -> bool:
         ).exists()
         cache.set(key, active, settings.EXPUSHER_REVOCATION_CACHE_SECONDS)
     return active
+
+
+# Their process-local memos, for the event loop (organizations.local_cache).
+def _revocation_seconds() -> float:
+    return seconds_within(settings.EXPUSHER_REVOCATION_CACHE_SECONDS)
+
+
+_tokens_by_digest = LocalMemo(_revocation_seconds)
+_tokens_active = LocalMemo(_revocation_seconds)
+
+
+async def secret_token_authenticate_async(plaintext: str) -> SecretToken | None:
+    """secret_token_authenticate from the event loop: a match this process made within the
+    last second is answered at once; anything else is asked in a worker thread. As in the
+    shared cache, only matches are remembered."""
+    if not isinstance(plaintext, str) or not plaintext.startswith(secrets.SECRET_TOKEN_PREFIX):
+        return None
+    return await _tokens_by_digest.through(
+        secrets.secret_token_digest(plaintext),
+        secret_token_authenticate,
+        plaintext,
+        remember=lambda token: token is not None,
+    )
+
+
+async def secret_token_is_active_async(token_id: int) -> bool:
+    """secret_token_is_active from the event loop, remembered here for at most a second."""
+    return await _tokens_active.through(token_id, secret_token_is_active, token_id)
+
+
+def secret_token_cache_drop(token: SecretToken) -> None:
+    """Forget, in the shared cache and in this process, that this token was active
+    (it was revoked, or its organization archived)."""
+    cache.delete_many(secret_token_cache_keys(token))
+    _tokens_by_digest.forget(token.digest)
+    _tokens_active.forget(token.pk)
 
 
 def secret_tokens_for_organization(organization: Organization) -> QuerySet[SecretToken]:

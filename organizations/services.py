@@ -4,6 +4,7 @@ Views, API views and management commands call these functions and never repeat t
 logic. Each is keyword-only and does its writes in one transaction.
 """
 
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
@@ -13,8 +14,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from organizations import secrets
+from organizations.local_cache import LocalMemo
 from organizations.models import Application, Membership, Organization, SecretToken
-from organizations.selectors import secret_token_cache_keys
+from organizations.selectors import secret_token_cache_drop
 
 User = get_user_model()
 
@@ -68,7 +70,7 @@ def organization_archive(*, organization: Organization) -> Organization:
     organization.archived = True
     organization.save(update_fields=["archived"])
     for token in organization.secret_tokens.all():
-        cache.delete_many(secret_token_cache_keys(token))
+        secret_token_cache_drop(token)
     return organization
 
 
@@ -213,7 +215,7 @@ def secret_token_revoke(*, token: SecretToken) -> SecretToken:
     if token.revoked is None:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])
-    cache.delete_many(secret_token_cache_keys(token))
+    secret_token_cache_drop(token)
     return token
 
 
@@ -227,3 +229,17 @@ def secret_token_mark_used(*, token: SecretToken) -> None:
         now = timezone.now()
         SecretToken.objects.filter(pk=token.pk).update(last_used=now)
         token.last_used = now
+
+
+MARK_USED_SECONDS = 60
+_marked_recently = LocalMemo(lambda: MARK_USED_SECONDS)
+
+
+async def secret_token_mark_used_async(*, token: SecretToken) -> None:
+    """secret_token_mark_used from the event loop: this process asks (in a worker thread:
+    the cache's atomic add, then perhaps the write) at most once a minute per token, and
+    otherwise does nothing at all."""
+    if _marked_recently.get(token.pk) is True:
+        return
+    _marked_recently.put(token.pk, True)
+    await database_sync_to_async(secret_token_mark_used)(token=token)

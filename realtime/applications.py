@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from organizations.local_cache import LocalMemo, seconds_within
 from organizations.models import Application
 from organizations.secrets import app_secret_decrypt
 from organizations.selectors import (
@@ -81,6 +82,18 @@ def app_snapshot(ident: str) -> AppSnapshot | None:
     snapshot = AppSnapshot.of(app) if app is not None else None
     cache.set(key, asdict(snapshot) if snapshot else _MISSING, settings.EXPUSHER_APP_CACHE_SECONDS)
     return snapshot
+
+
+_snapshots = LocalMemo(lambda: seconds_within(settings.EXPUSHER_APP_CACHE_SECONDS))
+
+
+async def app_snapshot_async(ident: str) -> AppSnapshot | None:
+    """app_snapshot from the event loop: remembered in this process for at most a second,
+    so a change reaches it within EXPUSHER_APP_CACHE_SECONDS plus a second; only a miss
+    goes to a worker thread."""
+    if not isinstance(ident, str) or not 0 < len(ident) <= 32:
+        return None
+    return await _snapshots.through(ident, app_snapshot, ident)
 
 
 @functools.lru_cache(maxsize=1024)

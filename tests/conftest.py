@@ -11,7 +11,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 
-from organizations import services
+from organizations import local_cache, services
 from realtime import presence
 
 PASSWORD = "correct horse battery staple"
@@ -31,9 +31,11 @@ def fresh_process_state():
     database is rolled back or flushed; the embedded presence store is process-wide.
     """
     _clear_local_cache()
+    local_cache.forget_all()
     presence.reset_memory_store()
     yield
     _clear_local_cache()
+    local_cache.forget_all()
     presence.reset_memory_store()
 
 

@@ -5,9 +5,12 @@ POST /api/organizations/{org}/applications/{app}/events          a batch, all-or
 
 The application comes from a short-lived cache and claims from the JWT itself, so a
 trigger with a JWT reads no database row on its way to the hub.
+
+In the server these views answer only what api.fast_triggers hands over (multipart bodies,
+other methods, unusual Accept or Content-Type headers...); it answers the rest the same way
+on the event loop, and tests/api/test_fast_triggers.py holds the two to the same answers.
 """
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -15,13 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import JwtAuthentication, JwtCaller, SecretTokenAuthentication
-from api.exceptions import BatchTooLarge, InvalidPayload
 from api.parsers import JSONParser
 from api.scoping import application_snapshot_for_caller
-from api.triggers import event_prepare
+from api.triggers import DEFAULT_TOPIC, batch_prepare, event_payload, event_prepare, event_topic
 from realtime.events import event_trigger_sync
-
-DEFAULT_TOPIC = "general"
 
 
 class _TriggerApi(APIView):
@@ -47,8 +47,8 @@ class EventTriggerApi(_TriggerApi):
     )
     def post(self, request, org: str, app: str, event: str):
         application = self._application(org, app)
-        payload = _payload(request)
-        topic = payload.pop("topic", None) or request.query_params.get("topic") or DEFAULT_TOPIC
+        payload = event_payload(request.data, request.query_params)
+        topic = event_topic(payload, request.query_params)
         payload_json = event_prepare(application, self._claims(), topic, event, payload)
         event_trigger_sync(application.id, topic, event, payload_json)
         return Response({})
@@ -68,31 +68,7 @@ class EventBatchApi(_TriggerApi):
         application = self._application(org, app)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        events = data.validated_data["events"]
-        limit = settings.EXPUSHER_MAX_EVENTS_PER_BATCH
-        if len(events) > limit:
-            raise BatchTooLarge(limit)
-        # Every event is validated before any is sent: a batch is all or nothing.
-        prepared = [
-            (
-                e["topic"],
-                e["event"],
-                event_prepare(application, self._claims(), e["topic"], e["event"], e["payload"]),
-            )
-            for e in events
-        ]
+        prepared = batch_prepare(application, self._claims(), data.validated_data["events"])
         for topic, event, payload_json in prepared:
             event_trigger_sync(application.id, topic, event, payload_json)
         return Response({"sent": len(prepared)})
-
-
-def _payload(request) -> dict:
-    data = request.data
-    if isinstance(data, dict) and not hasattr(data, "getlist"):
-        return dict(data)  # a JSON object
-    if hasattr(data, "getlist"):
-        fields = {key: data.get(key) for key in data}
-        if not fields:
-            fields = {key: request.query_params.get(key) for key in request.query_params}
-        return fields
-    raise InvalidPayload()
