@@ -27,6 +27,7 @@ from rest_framework.renderers import JSONRenderer
 from api.cors import trigger_origin_allowed
 from api.exceptions import exception_handler
 from api.views.events import EventTriggerApi
+from expusher import csp
 from realtime.applications import app_snapshot_async
 
 Headers = list[tuple[bytes, bytes]]
@@ -78,6 +79,8 @@ def view_headers(
 def preflight_headers(secure: bool, origin: str | None) -> Headers:
     head = [("content-length", "0"), ("Content-Type", "text/html; charset=utf-8")]
     head.append(("Vary", "origin"))
+    # django-cors-headers answers a preflight as an empty HTML page: it gets the policy.
+    head.append(("Content-Security-Policy", csp.POLICY))
     head += _cors_headers("OPTIONS", origin)
     head += _middleware_headers(secure, framed=False)
     return [(name.encode("latin1"), value.encode("latin1")) for name, value in head]
