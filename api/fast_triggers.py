@@ -11,7 +11,8 @@ the same decisions are taken with the same code as the DRF views (api.views.even
 api.authentication's refusals, api.scoping, api.triggers, DRF's own parsers, serializer,
 negotiator and renderer, api.exceptions' handler, on the event loop, with every cached
 answer from this process's short memos (organizations.local_cache). A warm trigger makes
-no thread hop and reads no database row; publishing is realtime.events.event_trigger.
+no thread hop and reads no database row; publishing is realtime.events.
+event_trigger_checked (503 while Redis heals, as the views).
 
 The answer must be Django's, byte for byte and header for header: tests/api/
 test_fast_triggers.py compares the two over a matrix of good and bad requests. A request
@@ -36,7 +37,7 @@ from api.scoping import application_in_scope
 from api.triggers import batch_prepare, event_payload, event_prepare, event_topic
 from api.views.events import EventBatchApi
 from realtime.applications import app_snapshot_async
-from realtime.events import event_trigger
+from realtime.events import event_trigger_checked
 
 __all__ = ["ADMITTED", "admitted_scope", "body_limit", "serves", "trigger_application"]
 
@@ -124,7 +125,7 @@ async def _trigger_event(admitted: Admitted, application, claims, data) -> None:
     payload = event_payload(data, admitted.query)
     topic = event_topic(payload, admitted.query)
     payload_json = event_prepare(application, claims, topic, admitted.event, payload)
-    await event_trigger(application.id, topic, admitted.event, payload_json)
+    await event_trigger_checked(application.id, topic, admitted.event, payload_json)
 
 
 async def _trigger_batch(application, claims, data) -> int:
@@ -132,7 +133,7 @@ async def _trigger_batch(application, claims, data) -> int:
     batch.is_valid(raise_exception=True)
     prepared = batch_prepare(application, claims, batch.validated_data["events"])
     for topic, event, payload_json in prepared:
-        await event_trigger(application.id, topic, event, payload_json)
+        await event_trigger_checked(application.id, topic, event, payload_json)
     return len(prepared)
 
 
