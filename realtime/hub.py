@@ -90,6 +90,7 @@ class Hub:
         self._handlers: dict[str, Callable[[dict], Awaitable[None]]] = {}  # see on()
         self._probes: dict[int, asyncio.Future] = {}
         self._probe_ids = 0
+        self.on(PROBE, self._probe_returned)
 
     async def _ensure_channel(self) -> str:
         async with self._started:
@@ -175,10 +176,6 @@ class Hub:
                     await self._deliver(message)
                 elif message.get("type") == CONTROL:
                     await self._control(message)
-                elif message.get("type") == PROBE:
-                    waiter = self._probes.pop(message["id"], None)
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(True)
                 elif (handler := self._handlers.get(message.get("type"))) is not None:
                     await handler(message)
             except asyncio.CancelledError:
@@ -270,6 +267,11 @@ class Hub:
             return False
         finally:
             self._probes.pop(probe_id, None)
+
+    async def _probe_returned(self, message: dict) -> None:
+        waiter = self._probes.pop(message["id"], None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
 
     async def _refresh_loop(self) -> None:
         while True:
