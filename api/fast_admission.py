@@ -26,12 +26,15 @@ Content-Length means an empty body whatever arrives (as with a chunked one).
 """
 
 import codecs
+import functools
 import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 from corsheaders.conf import conf as cors_conf
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import QueryDict
 from django.http.request import split_domain_port, validate_host
 from django.utils.http import parse_header_parameters
@@ -121,6 +124,11 @@ def admit(scope) -> Admitted | None:
     return admitted
 
 
+# The answers below depend on settings only: every request asks, so they are worked out
+# once and forgotten when a setting changes (tests).
+
+
+@functools.cache
 def body_limit() -> int:
     """The largest body this path reads (larger ones are Django's): a full batch at the
     payload limit fits even with every byte JSON-escaped, and never more than Django
@@ -131,6 +139,7 @@ def body_limit() -> int:
     return limit if django_limit is None else min(limit, django_limit)
 
 
+@functools.cache
 def _configuration_known() -> bool:
     return (
         tuple(settings.MIDDLEWARE) == KNOWN_MIDDLEWARE
@@ -139,6 +148,13 @@ def _configuration_known() -> bool:
         and not settings.USE_X_FORWARDED_HOST
         and settings.FORCE_SCRIPT_NAME is None
     )
+
+
+@receiver(setting_changed)
+def _forget_settings_answers(**kwargs) -> None:
+    body_limit.cache_clear()
+    _configuration_known.cache_clear()
+    _host_allowed.cache_clear()
 
 
 def _headers(scope) -> dict[str, str]:
@@ -165,6 +181,7 @@ def _secure(scope, headers: dict[str, str]) -> bool | None:
     return (scope.get("scheme") or "http") == "https"
 
 
+@functools.lru_cache(maxsize=1024)  # bounded: the Host header is the client's to choose
 def _host_allowed(host: str | None) -> bool:
     """request.get_host() would not raise DisallowedHost (CommonMiddleware calls it)."""
     if host is None:
