@@ -10,7 +10,6 @@ returns connects to the server and joins a topic.
 import http.server
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -18,16 +17,6 @@ from tests.support import live
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 15_000  # how long the page may take to connect and join (a wait, not an assertion)
 
 SNIPPET = 'var PusherLite = require("pusher_lite").default;'
@@ -63,19 +52,6 @@ def server_and_credentials(tmp_path):
         status, _, body = server.post("/api/sessions", body={"token": creds["token"]})
         assert status == 201, body
         yield server, creds["app_key"], json.loads(body)["jwt"]
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

@@ -8,17 +8,6 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 def _create_session(base_url: str, token: str, app_key: str) -> tuple[int, dict]:
     body = json.dumps({"token": token, "apps": [app_key]}).encode()
@@ -46,17 +35,8 @@ def _signup_link(mailbox: Path, address: str) -> str:
 
 
 @pytest.fixture
-def page(daphne_server):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(base_url=daphne_server)
-        finally:
-            browser.close()
+def page(browser, daphne_server):
+    return browser.new_page(base_url=daphne_server)
 
 
 @pytest.mark.browser
