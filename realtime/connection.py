@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-from realtime import errors
+from realtime import errors, notifications
 from realtime.denylist import jwt_deny
 from realtime.hub import get_hub
 from realtime.identity import Identity
@@ -117,7 +117,12 @@ class Connection:
         self.admitted = False
         self.anonymous = identity.anonymous  # counted in the anonymous share (see admit)
         self.closed = False
+        self.closed_by: errors.ProtocolError | None = None  # when the server closed it
         self.hub = get_hub()
+
+    @property
+    def protocol(self) -> str:
+        return self.wire_format.split("/", 1)[0]
 
     async def admit(self) -> None:
         """Count this connection; refuse it past the application's quota (0: no quota),
@@ -157,6 +162,13 @@ class Connection:
             raise errors.Unavailable() from None
         if refusal is not None:
             await self.stop()
+            notifications.notify(
+                app.id,
+                notifications.CONNECTION_REFUSED,
+                protocol=self.protocol,
+                code=refusal.code,
+                reason=refusal.detail,
+            )
             raise refusal
 
     async def vouched_for(self) -> None:
@@ -173,6 +185,14 @@ class Connection:
     async def start(self) -> None:
         await self.hub.attach(self, self.app.id)
         watch()
+        notifications.notify(
+            self.app.id,
+            notifications.CONNECTION_OPENED,
+            socket_id=self.id,
+            protocol=self.protocol,
+            user_id=self.user_id,
+            origin=self.identity.origin,
+        )
         if self.identity.expires_at is not None:
             delay = max(self.identity.expires_at - time.time(), 0)
             loop = asyncio.get_running_loop()
@@ -203,10 +223,21 @@ class Connection:
                     await store.connected(self.app.id, -1, -1 if self.anonymous else 0)
         with _logged("detach"):
             await self.hub.detach(self, self.app.id)
+        closed_by = self.closed_by
+        notifications.notify(
+            self.app.id,
+            notifications.CONNECTION_CLOSED,
+            socket_id=self.id,
+            protocol=self.protocol,
+            user_id=self.user_id,
+            code=closed_by.code if closed_by else None,
+            reason=closed_by.detail if closed_by else "closed by the client",
+        )
 
     async def close(self, error: errors.ProtocolError) -> None:
         if not self.closed:
             self.closed = True
+            self.closed_by = error
             logger.info("closing socket of app %s: %s", self.app.app_key, error.detail)
             await self._close(error.code)
 
@@ -219,6 +250,7 @@ class Connection:
             self.topics.add(topic)
             await store.subscribed(self.app.id, topic, +1)
         await self.hub.join(self, self.app.id, topic)
+        notifications.notify(self.app.id, notifications.SUBSCRIBED, socket_id=self.id, topic=topic)
         return True
 
     async def unsubscribe(self, topic: str) -> None:
@@ -234,6 +266,9 @@ class Connection:
                 await store.subscribed(self.app.id, topic, -1)
         with _logged("unsubscribe from the channel layer"):
             await self.hub.leave(self, self.app.id, topic)  # local delivery stops anyway
+        notifications.notify(
+            self.app.id, notifications.UNSUBSCRIBED, socket_id=self.id, topic=topic
+        )
         if tracked is not None:
             try:
                 left = await store.untrack(self.app.id, topic, self.id)
@@ -279,6 +314,14 @@ class Connection:
             meta["phx_ref"] for entry in members.values() for meta in entry["metas"]
         }
         await send_state(members)
+        notifications.notify(
+            self.app.id,
+            notifications.MEMBER_JOINED,
+            socket_id=self.id,
+            topic=topic,
+            user_id=user_id,
+            first=first,
+        )
         change = PresenceChange(topic, user_id, meta, True, first, exclude=self.id)
         await self.hub.publish(self.app.id, change)
         return change
@@ -291,6 +334,32 @@ class Connection:
             return True
         await self.close(errors.TooManyFrames(f"more than {self.frames.rate} frames per second"))
         return False
+
+    def client_event(self, topic: str, event: str, data: str | bytes) -> None:
+        """Tell the listeners that this connection published an event (after it went out)."""
+        notifications.notify(
+            self.app.id,
+            notifications.CLIENT_EVENT,
+            socket_id=self.id,
+            topic=topic,
+            event=event,
+            data=data,
+            user_id=self.user_id,
+        )
+
+    def cache_miss(self, topic: str) -> None:
+        """Tell the listeners that a cache topic had no last event for this subscriber."""
+        notifications.notify(self.app.id, notifications.CACHE_MISS, socket_id=self.id, topic=topic)
+
+    def refused(self, error: errors.ProtocolError) -> None:
+        """Tell the listeners that the protocol refused one of this connection's frames."""
+        notifications.notify(
+            self.app.id,
+            notifications.REFUSED,
+            socket_id=self.id,
+            code=error.code,
+            reason=error.detail,
+        )
 
     def check_client_publish(self) -> None:
         """May this connection publish now? The application's switch, then the rate."""
@@ -355,6 +424,7 @@ def presence_meta(info: dict) -> dict:
 async def announce_leave(app_id: int, topic: str, user_id: str, meta: dict, last: bool) -> None:
     """Tell a presence topic that a connection left (also for connections reaped after a
     process died)."""
+    notifications.notify(app_id, notifications.MEMBER_LEFT, topic=topic, user_id=user_id, last=last)
     await get_hub().publish(app_id, PresenceChange(topic, user_id, meta, False, last))
 
 

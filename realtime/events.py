@@ -12,6 +12,7 @@ import json
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
+from realtime import notifications
 from realtime.errors import InvalidEvent, InvalidTopic, PayloadTooLarge
 from realtime.hub import get_hub
 from realtime.messages import Event, json_text
@@ -93,10 +94,18 @@ async def event_trigger(app_id: int, topic: str, event: str, payload: str | byte
 
 
 async def event_trigger_checked(app_id: int, topic: str, event: str, payload: str | bytes):
-    """event_trigger for an HTTP API, whose 200 says "delivered to every subscriber":
-    refused (a Redis error, answered 503) while Redis is away or healing."""
+    """event_trigger for ExPusher's REST API, whose 200 says "delivered to every
+    subscriber": refused (a Redis error, answered 503) while Redis is away or healing."""
     await get_presence().check_ready()
     await event_trigger(app_id, topic, event, payload)
+    api_message(app_id, [topic], event, payload, api="rest")
+
+
+def api_message(app_id: int, topics: list[str], event: str, data: str | bytes, api: str):
+    """Tell the listeners that an HTTP API published an event (see realtime.notifications)."""
+    notifications.notify(
+        app_id, notifications.API_MESSAGE, topics=topics, event=event, data=data, api=api
+    )
 
 
 # For synchronous callers (DRF views run in a worker thread).

@@ -38,6 +38,7 @@ class Identity:
     # Nobody vouched for it (no JWT; a Pusher socket until its backend signs for it): it
     # may use only EXPUSHER_ANONYMOUS_CONNECTION_SHARE of the application's quota.
     anonymous: bool = False
+    origin: str | None = None  # the browser page's, as it said; for the debug console
 
     def can_listen(self, topic: str) -> bool:
         return topic_allowed(self.listen, topic)
@@ -100,6 +101,7 @@ def identify(app_key: str | None, jwt: str | None, origin: str | None, unique_id
             app.anonymous_publish,
             user_id=unique_id or None,
             anonymous=True,
+            origin=origin,
         )
     try:
         claims = tokens.verify(jwt)
@@ -122,6 +124,7 @@ def identify(app_key: str | None, jwt: str | None, origin: str | None, unique_id
         token_id=claims.token_id,
         expires_at=claims.expires_at,
         jti=claims.jti,
+        origin=origin,
     )
 
 
@@ -138,7 +141,8 @@ def identify_app(app_key: str | None, origin: str | None) -> Identity:
         raise errors.ApplicationNotFound()
     if not origin_allowed(app.allowed_origins, origin):
         raise errors.OriginNotAllowed(f"origin {origin!r} is not allowed")
-    return Identity(app, (), (), anonymous=True)  # until a sign-in or a signed channel
+    # Anonymous until a sign-in or a signed channel.
+    return Identity(app, (), (), anonymous=True, origin=origin)
 
 
 aidentify_app = database_sync_to_async(identify_app)

@@ -61,6 +61,7 @@ class PhoenixHandler:
             else:
                 await self._push(message)
         except errors.ProtocolError as e:
+            self.connection.refused(e)
             if message is None:
                 # Not even a ref to answer to; Phoenix would crash the socket, we say why.
                 await self._send(Message(None, None, "phoenix", protocol.ERROR, e.as_response()))
@@ -121,6 +122,7 @@ class PhoenixHandler:
         self.connection.check_client_publish()
         payload = event_encode(message.topic, message.event, message.payload)
         await event_trigger(self.identity.app.id, message.topic, message.event, payload)
+        self.connection.client_event(message.topic, message.event, payload)
         await self._reply(message, "ok", {})
 
     async def _reply(self, request: Message, status: str, response: dict[str, Any]) -> None:

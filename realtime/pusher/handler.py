@@ -91,6 +91,7 @@ class PusherHandler:
             else:
                 raise errors.UnknownEvent(f"unknown event {message.event[:64]!r}")
         except errors.ProtocolError as e:
+            self.connection.refused(e)
             await self._send(protocol.error(e.code, e.detail))
 
     async def _ping(self, message: Message) -> None:
@@ -111,6 +112,7 @@ class PusherHandler:
                 (answer for cls, answer in _SUBSCRIPTION_ERRORS.items() if isinstance(e, cls)),
                 ("SubscriptionError", 400),
             )
+            self.connection.refused(e)
             await self._send(protocol.subscription_error(channel, kind, e.detail, status))
 
     async def _join(self, channel: str, kind: ChannelKind, data: dict) -> None:
@@ -162,6 +164,7 @@ class PusherHandler:
     async def _send_cached(self, channel: str) -> None:
         last = await get_presence().cache_get(self.app.id, channel)
         if last is None:
+            self.connection.cache_miss(channel)
             await self._send(protocol.frame(protocol.CACHE_MISS, None, channel))
             return
         await self._send(protocol.cached_event(channel, last))
@@ -193,6 +196,7 @@ class PusherHandler:
     async def _refuse_signin(self, why: str) -> None:
         # Pusher closes a connection whose sign-in fails, with 4009.
         error = errors.Unauthorized(why)
+        self.connection.refused(error)
         await self._send(protocol.error(error.code, why))
         await self.connection.close(error)
 
@@ -213,6 +217,7 @@ class PusherHandler:
             exclude=self.socket_id,
         )
         await event_publish(self.app.id, event)
+        self.connection.client_event(channel, message.event, event.data)
 
     async def _send(self, frame: str) -> None:
         await self.connection.write(frame)

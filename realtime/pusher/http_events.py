@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 
 from realtime import errors as core_errors
-from realtime.events import event_from_data, event_publish
+from realtime.events import api_message, event_from_data, event_publish
 from realtime.messages import Event
 from realtime.presence import get_presence
 from realtime.pusher import http_errors as errors
@@ -130,3 +130,6 @@ async def _publish(request: SignedRequest, checked: Trigger) -> None:
     await get_presence().check_ready()  # 503 while Redis is away or healing
     for event in checked.events:
         await event_publish(request.app.id, event)
+    first = checked.events[0]
+    topics = [event.topic for event in checked.events]
+    api_message(request.app.id, topics, first.event, first.data, api="pusher")

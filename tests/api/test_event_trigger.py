@@ -202,3 +202,26 @@ def test_a_revoked_secret_token_is_refused_at_once_despite_the_cache(
     assert client.post(url(alice_app), {"a": "1"}).status_code == 200
     services.secret_token_revoke(token=token)
     assert client.post(url(alice_app), {"a": "1"}).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_trigger_is_told_to_the_notification_listeners(alice_app, alice_secret):
+    from realtime import notifications
+
+    heard = []
+    stop = notifications.listen(heard.append)
+    try:
+        r = await sync_to_async(bearer(alice_secret).post)(
+            url(alice_app) + "?topic=room:1", {"a": 1}, format="json"
+        )
+    finally:
+        stop()
+    assert r.status_code == 200, r.content
+    [notice] = heard
+    assert notice.kind == notifications.API_MESSAGE and notice.app_id == alice_app.id
+    assert notice.fields == {
+        "topics": ["room:1"],
+        "event": "new_message",
+        "data": '{"a":1}',
+        "api": "rest",
+    }

@@ -66,6 +66,27 @@ async def test_a_trigger_on_several_channels_reaches_each_once(
     await a.nothing()
 
 
+async def test_a_trigger_is_told_to_the_notification_listeners_once(pusher_api, alice_app):
+    from realtime import notifications
+
+    heard = []
+    stop = notifications.listen(heard.append)
+    try:
+        response = await pusher_api.post(
+            "/events", {"name": "e", "data": "hi", "channels": ["a", "b"]}
+        )
+    finally:
+        stop()
+    assert response.status == 200
+    assert [(n.app_id, n.kind, n.fields) for n in heard] == [
+        (
+            alice_app.id,
+            "api_message",
+            {"topics": ["a", "b"], "event": "e", "data": "hi", "api": "pusher"},
+        )
+    ]
+
+
 async def test_socket_id_excludes_that_connection_only(
     layer, pusher_api, pusher_socket, connect, alice_app, jwt_for
 ):
