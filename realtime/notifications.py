@@ -32,6 +32,9 @@ MEMBER_LEFT = "member_left"  # topic, user_id, last (the user's last anywhere)
 API_MESSAGE = "api_message"  # topics, event, data, api
 CLIENT_EVENT = "client_event"  # socket_id, topic, event, data, user_id
 REFUSED = "refused"  # socket_id, code, reason: a frame the protocol refused
+# Told by the webhook sender (realtime.pusher.webhooks) after each POST's outcome.
+WEBHOOK_SENT = "webhook_sent"  # url, events (their names), status, attempts
+WEBHOOK_FAILED = "webhook_failed"  # url, events, status (None: no answer), attempts, error
 
 
 @dataclass(slots=True)
