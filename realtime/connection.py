@@ -248,9 +248,15 @@ class Connection:
         store = get_presence()
         async with store.share_lock:
             self.topics.add(topic)
-            await store.subscribed(self.app.id, topic, +1)
+            change = await store.subscribed(self.app.id, topic, +1)
         await self.hub.join(self, self.app.id, topic)
-        notifications.notify(self.app.id, notifications.SUBSCRIBED, socket_id=self.id, topic=topic)
+        notifications.notify(
+            self.app.id,
+            notifications.SUBSCRIBED,
+            socket_id=self.id,
+            topic=topic,
+            count=change.count,
+        )
         return True
 
     async def unsubscribe(self, topic: str) -> None:
@@ -260,14 +266,19 @@ class Connection:
         self.known_refs.pop(topic, None)
         tracked = self.tracked.pop(topic, None)
         store = get_presence()
+        change = None
         async with store.share_lock:
             self.topics.discard(topic)
             with _logged("count the unsubscription"):
-                await store.subscribed(self.app.id, topic, -1)
+                change = await store.subscribed(self.app.id, topic, -1)
         with _logged("unsubscribe from the channel layer"):
             await self.hub.leave(self, self.app.id, topic)  # local delivery stops anyway
         notifications.notify(
-            self.app.id, notifications.UNSUBSCRIBED, socket_id=self.id, topic=topic
+            self.app.id,
+            notifications.UNSUBSCRIBED,
+            socket_id=self.id,
+            topic=topic,
+            count=change.count if change is not None else None,
         )
         if tracked is not None:
             try:
