@@ -18,8 +18,8 @@ from organizations.secrets import app_secret_decrypt
 from organizations.selectors import (
     application_get_by_app_id,
     application_get_by_key,
-    application_key_by_pk,
     application_is_archived,
+    application_key_by_pk,
 )
 
 
