@@ -293,4 +293,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # httpx logs each request's URL at INFO: a webhook URL may carry a customer's token.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }

@@ -355,7 +355,8 @@ class Connection:
             topic=topic,
             event=event,
             data=data,
-            user_id=self.user_id,
+            # On a presence topic, the member this connection is there (Pusher's user_id).
+            user_id=self.tracked[topic][0] if topic in self.tracked else self.user_id,
         )
 
     def cache_miss(self, topic: str) -> None:
