@@ -47,7 +47,7 @@ class Batch:
 
 
 def lease_seconds() -> float:
-    return settings.EXPUSHER_WEBHOOK_TIMEOUT_SECONDS + 10
+    return 2 * settings.EXPUSHER_WEBHOOK_TIMEOUT_SECONDS + 5
 
 
 class MemoryWebhookQueue:
