@@ -8,7 +8,12 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from organizations.models import Membership
-from organizations.validators import origin_normalize, topic_pattern_validate
+from organizations.validators import (
+    WEBHOOK_EVENTS,
+    origin_normalize,
+    topic_pattern_validate,
+    webhook_url_validate,
+)
 
 User = get_user_model()
 
@@ -151,7 +156,25 @@ class ApplicationSettingsForm(forms.Form):
         min_value=1, max_value=10_000, help_text="Client pushes per second per socket."
     )
     webhook_url = forms.URLField(
-        required=False, max_length=200, assume_scheme="https", label="Webhook URL"
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        label="Webhook URL",
+        validators=[webhook_url_validate],
+    )
+    webhook_extra_urls = LinesField(
+        item_validator=webhook_url_validate,
+        label="More webhook URLs",
+        help_text="Each gets every webhook too; one http(s) URL per line, at most 4.",
+    )
+    webhook_events = forms.MultipleChoiceField(
+        required=False,
+        choices=[(event, event) for event in WEBHOOK_EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The webhook events to send.",
+    )
+    webhooks_enabled = forms.BooleanField(
+        required=False, label="Send webhooks", help_text="Off: nothing is sent; URLs are kept."
     )
 
 

@@ -256,3 +256,18 @@ async def shutdown() -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await found.client.aclose()
+
+
+# What "Send test webhook" sends: a balanced pair on a channel no client can subscribe
+# to by accident.
+TEST_CHANNEL = "expusher-webhook-test"
+TEST_EVENTS = [
+    {"name": "channel_occupied", "channel": TEST_CHANNEL},
+    {"name": "channel_vacated", "channel": TEST_CHANNEL},
+]
+
+
+async def send_test(snapshot: AppSnapshot) -> list[webhook_delivery.Outcome]:
+    """POST the test events to each of the snapshot's URLs now, once (no queue, no retry)."""
+    async with webhook_delivery.new_client() as client:
+        return await deliver(client, snapshot, list(snapshot.webhook_urls), TEST_EVENTS)
