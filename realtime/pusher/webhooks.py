@@ -30,50 +30,14 @@ from realtime import notifications
 from realtime.applications import AppSnapshot, app_snapshot_by_pk
 from realtime.presence import get_presence
 from realtime.pusher import webhook_delivery
+from realtime.pusher.webhook_events import EVENTS, TEST_EVENTS, coalesced
 from realtime.pusher.webhook_queue import Batch, MemoryWebhookQueue, RedisWebhookQueue
-from realtime.topics import is_presence_topic
 
 logger = logging.getLogger(__name__)
 
 TICK = 0.1  # seconds between two looks at the queue
+MAX_INBOX = 100_000  # events waiting to be queued in this process, at most
 MAX_BACKOFF = 60.0
-
-
-def webhook_event(notice: notifications.Notice) -> dict | None:
-    """The Pusher webhook event a notice stands for, if any."""
-    kind, f = notice.kind, notice.fields
-    if kind == notifications.OCCUPIED:
-        return {"name": "channel_occupied", "channel": f["topic"]}
-    if kind == notifications.VACATED:
-        return {"name": "channel_vacated", "channel": f["topic"]}
-    if kind == notifications.MEMBER_JOINED and f.get("first"):
-        return {"name": "member_added", "channel": f["topic"], "user_id": f["user_id"]}
-    if kind == notifications.MEMBER_LEFT and f.get("last"):
-        return {"name": "member_removed", "channel": f["topic"], "user_id": f["user_id"]}
-    if kind == notifications.CLIENT_EVENT:
-        return client_event(f)
-    if kind == notifications.CACHE_MISS:
-        return {"name": "cache_miss", "channel": f["topic"]}
-    if kind in (notifications.SUBSCRIBED, notifications.UNSUBSCRIBED):
-        if f.get("count") is None:
-            return None
-        count = f["count"]
-        return {"name": "subscription_count", "channel": f["topic"], "subscription_count": count}
-    return None
-
-
-def client_event(f: dict) -> dict:
-    data = f["data"]
-    event = {
-        "name": "client_event",
-        "channel": f["topic"],
-        "event": f["event"],
-        "data": data.decode() if isinstance(data, bytes) else data,
-        "socket_id": f["socket_id"],
-    }
-    if is_presence_topic(f["topic"]) and f.get("user_id") is not None:
-        event["user_id"] = f["user_id"]
-    return event
 
 
 class Sender:
@@ -82,6 +46,7 @@ class Sender:
     def __init__(self, queue: MemoryWebhookQueue | RedisWebhookQueue) -> None:
         self.queue = queue
         self.inbox: list[tuple[int, dict]] = []
+        self.inbox_full_since: float | None = None
         self.wake = asyncio.Event()
         self.client = webhook_delivery.new_client()
         self.tasks = [asyncio.ensure_future(self.pump()), asyncio.ensure_future(self.work())]
@@ -93,13 +58,22 @@ class Sender:
             await self.wake.wait()
             self.wake.clear()
             while self.inbox:
-                app, event = self.inbox.pop(0)
-                try:
-                    snapshot = await snapshot_of(app)
-                    if snapshot is not None and snapshot.wants_webhook(event["name"]):
-                        await self.queue.push(app, [event])
-                except Exception as e:
-                    logger.warning("webhook event of app %s lost, cannot queue it: %r", app, e)
+                taken, self.inbox = self.inbox, []
+                by_app: dict[int, list[dict]] = {}
+                for app, event in taken:
+                    by_app.setdefault(app, []).append(event)
+                for app, events in by_app.items():
+                    await self.queue_wanted(app, events)
+
+    async def queue_wanted(self, app: int, events: list[dict]) -> None:
+        try:
+            snapshot = await snapshot_of(app)
+            if snapshot is not None:
+                wanted = [e for e in events if snapshot.wants_webhook(e["name"])]
+                if wanted:
+                    await self.queue.push(app, wanted)
+        except Exception as e:
+            logger.warning("%d webhook events of app %s lost: %r", len(events), app, e)
 
     async def work(self) -> None:
         while True:
@@ -149,16 +123,6 @@ class Sender:
         else:
             again = Batch(batch.id, batch.app, batch.events, batch.since, attempts, failed)
             await self.queue.retry(batch, again, at)
-
-
-def coalesced(events: list[dict]) -> list[dict]:
-    """Only the last subscription count of each channel: the others are already stale."""
-    last = {e["channel"]: i for i, e in enumerate(events) if e["name"] == "subscription_count"}
-    return [
-        e
-        for i, e in enumerate(events)
-        if e["name"] != "subscription_count" or last[e["channel"]] == i
-    ]
 
 
 async def deliver(
@@ -229,15 +193,24 @@ def sender() -> Sender:
 
 def hear(notice: notifications.Notice) -> None:
     """The listener: O(1), no I/O; a notice no webhook stands for costs a few tests."""
-    event = webhook_event(notice)
-    if event is None:
+    make = EVENTS.get(notice.kind)
+    if make is None:
         if notice.kind == notifications.CONNECTION_OPENED:
             sender()  # with Redis, every serving process helps with the queue
+        return
+    event = make(notice.fields)
+    if event is None:
         return
     known = _snapshots.get(("pk", notice.app_id))
     if isinstance(known, AppSnapshot) and not known.wants_webhook(event["name"]):
         return
     found = sender()
+    if len(found.inbox) >= MAX_INBOX:  # the queue is unreachable and events pile up
+        if found.inbox_full_since is None:
+            found.inbox_full_since = time.monotonic()
+            logger.warning("webhook inbox full: events are dropped until it drains")
+        return
+    found.inbox_full_since = None
     found.inbox.append((notice.app_id, event))
     found.wake.set()
 
@@ -256,15 +229,6 @@ async def shutdown() -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await found.client.aclose()
-
-
-# What "Send test webhook" sends: a balanced pair on a channel no client can subscribe
-# to by accident.
-TEST_CHANNEL = "expusher-webhook-test"
-TEST_EVENTS = [
-    {"name": "channel_occupied", "channel": TEST_CHANNEL},
-    {"name": "channel_vacated", "channel": TEST_CHANNEL},
-]
 
 
 async def send_test(snapshot: AppSnapshot) -> list[webhook_delivery.Outcome]:

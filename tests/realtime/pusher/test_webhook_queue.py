@@ -35,12 +35,13 @@ def event(i):
     return {"name": "client_event", "channel": "c", "event": f"e{i}", "data": "{}"}
 
 
-async def test_events_of_one_window_make_one_batch_per_application_in_order(queue):
+async def test_events_of_one_window_make_one_batch_per_application_in_order(queue, settings):
+    settings.EXPUSHER_WEBHOOK_BATCH_SECONDS = 1.0  # long enough to look while it is open
     for i in range(3):
         await queue.push(1, [event(i)])
     await queue.push(2, [event(9)])
     assert await queue.take() == []  # the window is still open
-    await asyncio.sleep(0.15)
+    await asyncio.sleep(1.05)
     batches = sorted(await queue.take(), key=lambda b: b.app)
     assert [(b.app, [e["event"] for e in b.events]) for b in batches] == [
         (1, ["e0", "e1", "e2"]),

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from organizations import services
 from organizations.webhook_log import webhook_deliveries_recent, webhook_delivery_counts
 from realtime import notifications
-from realtime.pusher import webhooks
+from realtime.pusher import webhook_events, webhooks
 from tests.support.webhook_receiver import (
     WebhookReceiver,
     node_available,
@@ -227,4 +227,4 @@ def test_subscription_counts_are_coalesced_to_the_last_per_channel():
         {"name": "subscription_count", "channel": "b", "subscription_count": 1},
         {"name": "subscription_count", "channel": "a", "subscription_count": 2},
     ]
-    assert webhooks.coalesced(events) == events[1:]
+    assert webhook_events.coalesced(events) == events[1:]
