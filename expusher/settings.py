@@ -252,6 +252,12 @@ if EXPUSHER_EVENT_LOOP not in ("uvloop", "asyncio"):
 EXPUSHER_MAX_PENDING_BYTES = env.int("EXPUSHER_MAX_PENDING_BYTES", default=1024 * 1024)
 EXPUSHER_HEAD_TIMEOUT_SECONDS = env.int("EXPUSHER_HEAD_TIMEOUT_SECONDS", default=10)
 EXPUSHER_HALF_OPEN_PER_ADDRESS = env.int("EXPUSHER_HALF_OPEN_PER_ADDRESS", default=256)
+# What one process takes on (realtime.capacity); past it connections are refused with
+# 4100 / HTTP 503. 0 connections: the file-descriptor limit less a reserve.
+EXPUSHER_MAX_CONNECTIONS_PER_PROCESS = env.int("EXPUSHER_MAX_CONNECTIONS_PER_PROCESS", default=0)
+EXPUSHER_MAX_PENDING_ADMISSIONS = env.int("EXPUSHER_MAX_PENDING_ADMISSIONS", default=2000)
+# The listening socket's queue of connections not yet accepted (expusher.server).
+EXPUSHER_LISTEN_BACKLOG = env.int("EXPUSHER_LISTEN_BACKLOG", default=4096)
 # Anonymous connections (Phoenix without a JWT, Pusher before its backend vouched for it)
 # may hold at most this share of an application's connection quota, so that anyone with
 # the public app key cannot lock its signed-in users out. 1 turns the cap off.

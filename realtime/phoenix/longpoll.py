@@ -43,6 +43,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from realtime import errors
 from realtime.applications import AppSnapshot, app_snapshot
+from realtime.capacity import admission
 from realtime.identity import origin_allowed
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.longpoll_remote import RemoteSession, session_for_token
@@ -83,13 +84,14 @@ async def _open(request: HttpRequest) -> HttpResponse:
     params = request.GET
     app_key = params.get("app_key")
     try:
-        identity, serializer = await aidentify_connection(
-            params,
-            request.headers.get("Origin"),
-            lambda: request.headers.get("X-Phoenix-AuthToken"),
-        )
-        session = LongPollSession(identity, serializer)
-        await session.start()
+        with admission():
+            identity, serializer = await aidentify_connection(
+                params,
+                request.headers.get("Origin"),
+                lambda: request.headers.get("X-Phoenix-AuthToken"),
+            )
+            session = LongPollSession(identity, serializer)
+            await session.start()
     except errors.ProtocolError as e:
         # Logged without the token. An outage is 500, which the client retries with
         # backoff; any other refusal is 403, after which it gives up.

@@ -12,6 +12,7 @@ import logging
 from redis.exceptions import RedisError
 
 from realtime import errors
+from realtime.capacity import admission
 from realtime.identity import aidentify_app
 from realtime.pusher import protocol
 from realtime.pusher.handler import PusherHandler
@@ -36,10 +37,11 @@ class PusherSocketConsumer(HandlerConsumer):
         await self.accept()
         app_key = self.scope["url_route"]["kwargs"]["app_key"]
         try:
-            _protocol_version(self.scope)
-            identity = await aidentify_app(app_key, header(self.scope, b"origin"))
-            handler = PusherHandler(identity, self.write, self.close_with, self.direct)
-            await handler.admit()
+            with admission(self.scope):
+                _protocol_version(self.scope)
+                identity = await aidentify_app(app_key, header(self.scope, b"origin"))
+                handler = PusherHandler(identity, self.write, self.close_with, self.direct)
+                await handler.admit()
         except (errors.ProtocolError, RedisError) as e:
             e = refusal(e)
             logger.info("refused Pusher socket for app %r: %s", app_key[:32], e.detail)
