@@ -38,6 +38,7 @@ from api.triggers import batch_prepare, event_payload, event_prepare, event_topi
 from api.views.events import EventBatchApi
 from realtime.applications import app_snapshot_async
 from realtime.events import event_trigger_checked
+from realtime.http_body import body_read
 
 __all__ = ["ADMITTED", "admitted_scope", "body_limit", "serves", "trigger_application"]
 
@@ -68,7 +69,7 @@ def trigger_application(django_application):
             return
         body, complete = b"", True
         if admitted.content_length:
-            read = await _read_body(receive, body_limit())
+            read = await body_read(receive, body_limit())
             if read is None:
                 return  # the client went away
             body, complete = read
@@ -149,22 +150,6 @@ def _data(admitted: Admitted, body: bytes):
         return FormParser().parse(io.BytesIO(body), None, context)
     except TooManyFieldsSent:
         raise _ToDjango() from None
-
-
-async def _read_body(receive, limit: int) -> tuple[bytes, bool] | None:
-    """(the body read, whether that is all of it: reading stops past `limit`), or None
-    when the client went away."""
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        more = message.get("more_body", False)
-        if not more or size > limit:
-            return b"".join(chunks), not more
 
 
 def _replay(body: bytes, more_body: bool, receive):

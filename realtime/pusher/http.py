@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from redis.exceptions import RedisError
 
+from realtime.http_body import body_read
 from realtime.messages import json_text
 from realtime.pusher import http_errors as errors
 from realtime.pusher.http_auth import (
@@ -126,18 +127,13 @@ async def _read_body(scope, receive) -> bytes | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length" and value.isdigit() and int(value) > limit:
             raise errors.BodyTooLarge(f"Request bodies are limited to {limit} bytes.")
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise errors.BodyTooLarge(f"Request bodies are limited to {limit} bytes.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    read = await body_read(receive, limit)
+    if read is None:
+        return None
+    body, complete = read
+    if not complete or len(body) > limit:
+        raise errors.BodyTooLarge(f"Request bodies are limited to {limit} bytes.")
+    return body
 
 
 def _query(query_string: bytes) -> dict[str, str]:
