@@ -13,7 +13,7 @@ from realtime import errors
 from realtime.identity import token_from_subprotocols
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.handler import PhoenixHandler
-from realtime.transport import HandlerConsumer, header, query_params, refusal
+from realtime.transport import HandlerConsumer, count_refusal, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class PhoenixSocketConsumer(HandlerConsumer):
             e = refusal(e)
             # Logged without the token; the client only sees the 403.
             logger.info("refused socket for app %r: %s", params.get("app_key"), e.detail)
+            await count_refusal(params.get("app_key"), e)
             await self.close()
             return
         self.handler = handler
