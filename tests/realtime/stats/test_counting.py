@@ -76,9 +76,7 @@ async def test_what_the_store_refused_is_written_by_the_next_flush(
     assert (await application_statistics(alice_app.id))["today"]["messages"] == 2
 
 
-async def test_refused_connections_are_counted_by_reason_and_application(
-    layer, connect, alice_app
-):
+async def test_refused_connections_are_counted_by_reason_and_application(layer, connect, alice_app):
     connected, _, _ = await connect(alice_app.app_key, "not-a-jwt")
     assert not connected
     connected, _, _ = await connect("no-such-app")

@@ -22,9 +22,7 @@ async def scrape(**headers) -> dict[str, dict]:
     return families
 
 
-async def test_it_has_per_application_series_labelled_with_the_app_key(
-    connect, alice_app, jwt_for
-):
+async def test_it_has_per_application_series_labelled_with_the_app_key(connect, alice_app, jwt_for):
     clients = []
     for _ in range(2):
         _, _, client = await connect(alice_app.app_key, jwt_for())
@@ -44,7 +42,8 @@ async def test_it_has_per_application_series_labelled_with_the_app_key(
     assert metrics["expusher_app_connections"][("expusher_app_connections", app)] == 2
     refused = metrics["expusher_connections_refused"]
     assert refused[("expusher_connections_refused_total", (("reason", "unauthorized"),))] == 1
-    assert metrics["expusher_connections"][("expusher_connections", (("protocol", "phoenix"),))] == 2
+    by_protocol = metrics["expusher_connections"]
+    assert by_protocol[("expusher_connections", (("protocol", "phoenix"),))] == 2
     assert metrics["expusher_subscriptions_local"][("expusher_subscriptions_local", ())] == 2
     assert metrics["expusher_frames_delivered"][("expusher_frames_delivered_total", ())] == 2
     # prometheus_client's process and Python collectors.
