@@ -14,8 +14,6 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from realtime import errors
-from realtime.applications import app_snapshot_async
-from realtime.stats import counts, flusher
 
 # The scope extension under which the server offers a socket's prepared-frame writer
 # (expusher.server.DirectWrites): `prepare(frame)` once per broadcast, `send(prepared)`
@@ -32,17 +30,6 @@ def query_params(scope) -> dict[str, str]:
 def refusal(e: Exception) -> errors.ProtocolError:
     """What a refused connection is told: a Redis fault at connect is "back off" (4100)."""
     return e if isinstance(e, errors.ProtocolError) else errors.Unavailable()
-
-
-async def count_refusal(app_key: str | None, error: errors.ProtocolError) -> None:
-    """Statistics: a refused connection, by reason, and for its application when the key
-    names an active one (a refusal must never fail for want of that answer)."""
-    try:
-        app = await app_snapshot_async(app_key) if app_key else None
-    except Exception:
-        app = None
-    counts.connection_refused(app.id if app is not None else None, error.reason)
-    flusher.keep_flushing()
 
 
 def header(scope, name: bytes) -> str | None:

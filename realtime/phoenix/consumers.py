@@ -13,7 +13,8 @@ from realtime import errors
 from realtime.identity import token_from_subprotocols
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.handler import PhoenixHandler
-from realtime.transport import HandlerConsumer, count_refusal, header, query_params, refusal
+from realtime.stats.refusals import count_refusal
+from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from realtime.identity import origin_allowed
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.longpoll_remote import RemoteSession, session_for_token
 from realtime.phoenix.longpoll_sessions import LongPollSession, window_seconds
-from realtime.transport import count_refusal
+from realtime.stats.refusals import count_refusal
 
 logger = logging.getLogger(__name__)
 

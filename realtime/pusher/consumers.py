@@ -15,7 +15,8 @@ from realtime import errors
 from realtime.identity import aidentify_app
 from realtime.pusher import protocol
 from realtime.pusher.handler import PusherHandler
-from realtime.transport import HandlerConsumer, count_refusal, header, query_params, refusal
+from realtime.stats.refusals import count_refusal
+from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
 
