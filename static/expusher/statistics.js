@@ -40,12 +40,22 @@
       width: Math.max(figure.clientWidth - 16, 260),
       height: 160,
       legend: { show: series.length > 1 },
-      cursor: { drag: { x: false, y: false } },
       scales: { y: { range: (u, min, max) => [0, Math.max(max, 1)] } },
       series: [{}, ...series.map(([label, , color]) => ({ label, stroke: color, width: 2 }))],
       axes: [{}, { size: 50 }],
     };
     return new uPlot(options, data, figure);
+  }
+
+  // The time span the charts show: the whole day, or its last hour (buttons with
+  // data-span="86400" or "3600"); dragging across a chart zooms it further.
+  function applySpan(section, charts) {
+    const span = Number(section.dataset.span || 86400);
+    Object.values(charts).forEach((chart) => {
+      const times = chart.data[0];
+      const last = times[times.length - 1];
+      chart.setScale("x", { min: last - span + 60, max: last });
+    });
   }
 
   function draw(section, data, charts) {
@@ -62,6 +72,7 @@
       const total = rows.slice(1).reduce((sum, row) => sum + row.reduce((a, b) => a + b, 0), 0);
       figure.dataset.total = String(total);
     });
+    applySpan(section, charts);
   }
 
   function start(section) {
@@ -80,6 +91,13 @@
         .catch((error) => {
           section.dataset.error = String(error);
         });
+    section.querySelectorAll("[data-span]").forEach((button) => {
+      button.addEventListener("click", () => {
+        section.dataset.span = button.dataset.span;
+        section.querySelectorAll("[data-span]").forEach((b) => b.classList.toggle("active", b === button));
+        applySpan(section, charts);
+      });
+    });
     refresh();
     setInterval(refresh, REFRESH_MS);
   }
