@@ -94,6 +94,14 @@ async def _open_connections() -> dict[int, int]:
     return {app_id: (await presence.connection_counts(app_id))[0] for app_id in app_ids}
 
 
+async def flush_before_exit(timeout: float = 2.0) -> None:
+    """A last round at a graceful shutdown (after the drain): nothing counted is lost."""
+    try:
+        await asyncio.wait_for(flush(), timeout)
+    except Exception as e:
+        logger.warning("statistics: last flush failed: %r", e)
+
+
 def forget() -> None:
     """Tests: forget what was written (with counts.reset())."""
     _written.clear()

@@ -10,6 +10,7 @@ and so must the per-application series of both processes' /metrics (behind a bea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -189,3 +190,15 @@ def test_metrics_want_the_bearer_token(server_a):
         assert json.loads(body)["error"]["code"] == "unauthorized"
         assert response_headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
     assert _scrape(server_a)[("expusher_topics_local", ())] >= 0
+
+
+def test_a_process_stopped_gracefully_writes_what_it_counted(stats_env, server_b, app_a, pusher_py):
+    # No flush would come for ten minutes: only the one at SIGTERM writes these.
+    env = {**stats_env.env, "EXPUSHER_STATS_FLUSH_SECONDS": "600"}
+    before = _statistics(server_b, app_a)["today"]["api_requests"]
+    with live.LiveServer(dataclasses.replace(stats_env, env=env)) as leaving:
+        app_c = PusherApp(**{**app_a.__dict__, "port": leaving.port})
+        for _ in range(2):
+            pusher_py(app_c).trigger(unique("nobody-"), "e", {})
+    after = _statistics(server_b, app_a)["today"]["api_requests"]
+    assert after == before + 2
