@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from organizations import local_cache, services
 from realtime import presence
-from realtime.stats import counts, flusher, store
+from realtime.stats import counts, flusher, metrics, store
 
 PASSWORD = "correct horse battery staple"
 
@@ -43,6 +43,7 @@ def _forget_process_state() -> None:
     counts.reset()
     flusher.forget()
     store.reset_memory_store()
+    metrics.forget_app_keys()
 
 
 def _clear_local_cache() -> None:

@@ -131,7 +131,14 @@ def _learn_app_keys(app_ids: set[int]) -> None:
     """Remember the app keys of applications counted here but not labelled yet."""
     missing = app_ids - _app_keys.keys()
     if missing:
-        _app_keys.update(Application.objects.filter(pk__in=missing).values_list("pk", "app_key"))
+        found = dict(Application.objects.filter(pk__in=missing).values_list("pk", "app_key"))
+        # A deleted application keeps its id as label rather than be looked up every scrape.
+        _app_keys.update({app_id: found.get(app_id, str(app_id)) for app_id in missing})
+
+
+def forget_app_keys() -> None:
+    """Tests: application ids are reused between them."""
+    _app_keys.clear()
 
 
 registry = CollectorRegistry(auto_describe=False)

@@ -43,6 +43,7 @@ class MemoryStatsStore:
     def __init__(self) -> None:
         self._minutes: dict[tuple[int, int], Counter] = defaultdict(Counter)
         self._days: dict[tuple[int, str], Counter] = defaultdict(Counter)
+        self._pruned = 0  # the minute of the last pruning
 
     async def add(self, minute: int, counted: dict[int, Figures]) -> None:
         day = day_of(minute)
@@ -72,6 +73,10 @@ class MemoryStatsStore:
         }
 
     def _forget_before(self, minute: int) -> None:
+        """Drop what Redis would have expired (once a minute: it walks every key)."""
+        if minute == self._pruned:
+            return
+        self._pruned = minute
         oldest_minute = minute - MINUTE_TTL_SECONDS // 60
         for key in [k for k in self._minutes if k[1] < oldest_minute]:
             del self._minutes[key]
