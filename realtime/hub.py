@@ -175,8 +175,10 @@ class Hub:
 
     async def _receive_loop(self) -> None:
         while True:
+            received = False
             try:
                 message = await self.layer.receive(self.channel)
+                received = True
                 if message.get("origin") == PROCESS_ID:
                     continue  # published here: delivered before it was sent
                 if message.get("type") == BROADCAST:
@@ -190,7 +192,8 @@ class Hub:
                 raise
             except Exception:
                 # One bad message or one broken socket must not stop delivery for all.
-                counts.broker_error("channel_layer")
+                if not received:
+                    counts.broker_error("channel_layer")
                 logger.exception("hub: failed to handle a channel-layer message")
                 await asyncio.sleep(0.05)
 

@@ -46,7 +46,7 @@ _apps: dict[int, AppFigures] = {}
 api_requests: Counter = Counter()  # (api, outcome)
 api_messages: Counter = Counter()  # api: events published through it
 refusals: Counter = Counter()  # reason (realtime.errors' catalogue)
-broker_errors: Counter = Counter()  # component: channel_layer, presence
+broker_errors: Counter = Counter()  # component: channel_layer, presence, statistics
 
 
 def of(app_id: int) -> AppFigures:
@@ -101,7 +101,7 @@ def connection_refused(app_id: int | None, reason: str) -> None:
 
 
 def broker_error(component: str) -> None:
-    """A channel-layer or presence-store (Redis) call failed."""
+    """A call to the channel layer, the presence store or the statistics store failed."""
     broker_errors[component] += 1
 
 

@@ -5,6 +5,7 @@ statistics store is Redis too, under the test's prefix)."""
 
 import pytest
 from django.test import AsyncClient
+from redis.exceptions import RedisError
 
 from realtime import notifications
 from realtime.stats import counts, flusher
@@ -107,3 +108,14 @@ async def test_rest_triggers_through_django_are_counted_by_outcome(alice_app, al
     assert (ok.status_code, bad.status_code, anonymous.status_code) == (200, 400, 401)
     assert counts.api_requests == {("rest", "ok"): 1, ("rest", "refused"): 2}
     assert counts.of(alice_app.id).api_requests == 2  # the anonymous one names no caller's app
+
+
+async def test_broker_errors_are_counted_by_component(connect, alice_app, jwt_for, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    connected, _, _ = await connect(alice_app.app_key, jwt_for())
+    assert not connected
+    # The connect's own failure, and maybe the presence heartbeat's (a task of its own).
+    assert counts.broker_errors["presence"] >= 1
+    assert counts.refusals == {"service unavailable, retry later": 1}
+    with pytest.raises(RedisError):
+        await flusher.flush()  # the statistics store is that Redis too: nothing written
