@@ -59,17 +59,8 @@ def server_b(stats_env):
 
 
 @pytest.fixture(scope="module")
-def app_a(stats_env, server_a) -> PusherApp:
-    creds = live.bootstrap(stats_env, "Statco", "ops@statco.test", app="Chat", password=PASSWORD)
-    return PusherApp(
-        app_id=str(creds["app_id"]),
-        key=creds["app_key"],
-        secret=creds["app_secret"],
-        host="127.0.0.1",
-        port=server_a.port,
-        organization=creds["organization"],
-        token=creds["token"],
-    )
+def app_a(server_a) -> PusherApp:
+    return PusherApp.bootstrap(server_a, "Statco", password=PASSWORD)
 
 
 def _subscriber(pusher_js, app: PusherApp, channel: str, user: str):
