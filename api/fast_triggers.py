@@ -39,6 +39,7 @@ from api.views.events import EventBatchApi
 from realtime.applications import app_snapshot_async
 from realtime.events import event_trigger_checked
 from realtime.http_body import body_read
+from realtime.stats import counts, flusher
 
 __all__ = ["ADMITTED", "admitted_scope", "body_limit", "serves", "trigger_application"]
 
@@ -94,13 +95,20 @@ async def _respond(admitted: Admitted, body: bytes, path: str) -> tuple[int, lis
     origin = admitted.headers.get("origin") if cors else None
     if admitted.kind == PREFLIGHT:
         return 200, answers.preflight_headers(admitted.secure, origin), b""
-    status, content, extra = await _answer(admitted, body)
+    request = counts.ApiRequest("rest")
+    status, content, extra = await _answer(admitted, body, request)
+    request.status = status
+    request.count()
+    flusher.keep_flushing()
     answers.log_refusal(status, path)
     return status, answers.view_headers(status, content, extra, admitted.secure, origin), content
 
 
-async def _answer(admitted: Admitted, body: bytes) -> tuple[int, bytes, list]:
-    """What the DRF view answers: (status, body, its extra headers)."""
+async def _answer(
+    admitted: Admitted, body: bytes, request: counts.ApiRequest
+) -> tuple[int, bytes, list]:
+    """What the DRF view answers: (status, body, its extra headers); `request` learns the
+    application once the caller may use it."""
     try:
         caller = await caller_of(admitted.headers.get("authorization", "").encode("latin1"))
         if caller is None:
@@ -108,6 +116,7 @@ async def _answer(admitted: Admitted, body: bytes) -> tuple[int, bytes, list]:
         application = application_in_scope(
             await app_snapshot_async(admitted.app), caller, admitted.org
         )
+        request.app_id = application.id
         claims = caller.claims if isinstance(caller, JwtCaller) else None
         data = _data(admitted, body)
         if admitted.kind == EVENT:

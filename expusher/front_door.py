@@ -186,13 +186,15 @@ def _upgrade_admitted(transport) -> bool:
     """Let a WebSocket upgrade go to daphne if the process can take one more connection
     (realtime.capacity), counted as pending until its admission; else answer it 503
     before any handshake work, and say False."""
-    from realtime import capacity
+    from realtime import capacity, errors
+    from realtime.stats import counts
 
     why = capacity.refusal()
     if why is None:
         transport.expusher_upgrade = capacity.Upgrade()  # read by expusher.server
         return True
     _Refusals.add(why)
+    counts.connection_refused(None, errors.OverCapacity.reason)  # for no application yet
     response = _Response(status=503)
     response.headers = [(b"Retry-After", b"1"), (b"Content-Type", b"text/plain")]
     response.body = [b"server at capacity, retry later\n"]

@@ -313,7 +313,8 @@ def deny_with_http_responses() -> None:
 
 def drain_on_shutdown() -> None:
     """On SIGTERM, stop accepting, close every connection with 4200 spread over
-    EXPUSHER_DRAIN_SECONDS (realtime.connection.connections_drain), then let daphne stop.
+    EXPUSHER_DRAIN_SECONDS (realtime.connection.connections_drain), write the last
+    statistics, then let daphne stop.
 
     daphne's own shutdown cancels every application at once: its sockets dropped with
     1006 in a few milliseconds, all clients reconnected in the same instant, and other
@@ -326,6 +327,11 @@ def drain_on_shutdown() -> None:
     from twisted.internet import defer
 
     from realtime.connection import connections_drain
+    from realtime.stats.flusher import flush_before_exit
+
+    async def drain() -> None:
+        await connections_drain(settings.EXPUSHER_DRAIN_SECONDS)
+        await flush_before_exit()
 
     listen_success = Server.listen_success
     kill_all_applications = Server.kill_all_applications
@@ -337,7 +343,7 @@ def drain_on_shutdown() -> None:
     def drain_then_kill(self):
         for port in getattr(self, "expusher_ports", []):
             port.stopListening()
-        drained = asyncio.ensure_future(connections_drain(settings.EXPUSHER_DRAIN_SECONDS))
+        drained = asyncio.ensure_future(drain())
         done = defer.Deferred.fromFuture(drained)
         done.addErrback(lambda failure: logger.warning("drain failed: %s", failure.value))
         done.addBoth(lambda _: kill_all_applications(self))

@@ -279,6 +279,10 @@ EXPUSHER_PRESENCE_TTL_SECONDS = env.int("EXPUSHER_PRESENCE_TTL_SECONDS", default
 # EXPUSHER_PUSHER_PONG_TIMEOUT seconds is closed with 4201.
 EXPUSHER_PUSHER_ACTIVITY_TIMEOUT = env.int("EXPUSHER_PUSHER_ACTIVITY_TIMEOUT", default=120)
 EXPUSHER_PUSHER_PONG_TIMEOUT = env.int("EXPUSHER_PUSHER_PONG_TIMEOUT", default=30)
+# Statistics (realtime.stats): each process writes its counts to the shared store (Redis
+# with REDIS_URL) every this many seconds; /metrics asks for this bearer token when set.
+EXPUSHER_STATS_FLUSH_SECONDS = env.float("EXPUSHER_STATS_FLUSH_SECONDS", default=5.0)
+EXPUSHER_METRICS_TOKEN = env.str("EXPUSHER_METRICS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

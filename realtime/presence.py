@@ -43,6 +43,8 @@ from typing import Any
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from realtime.stats import counts
+
 logger = logging.getLogger(__name__)
 
 NODE_ID = uuid.uuid4().hex[:16]  # this process
@@ -380,6 +382,7 @@ class RedisPresenceStore:
             except Exception:
                 if self._healthy:
                     logger.warning("presence heartbeat failed", exc_info=True)
+                counts.broker_error("presence")
                 self._reachable = False
             self._healthy = synced
             # While Redis is away or this process is not re-subscribed yet, look again

@@ -14,6 +14,7 @@ from realtime.capacity import admission
 from realtime.identity import token_from_subprotocols
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.handler import PhoenixHandler
+from realtime.stats.refusals import count_refusal
 from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class PhoenixSocketConsumer(HandlerConsumer):
             e = refusal(e)
             # Logged without the token; the client only sees the HTTP status.
             logger.info("refused socket for app %r: %s", params.get("app_key"), e.detail)
+            await count_refusal(params.get("app_key"), e)
             await self.refuse_upgrade(e)
             return
         self.handler = handler

@@ -48,6 +48,7 @@ from realtime.identity import origin_allowed
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.longpoll_remote import RemoteSession, session_for_token
 from realtime.phoenix.longpoll_sessions import LongPollSession, window_seconds
+from realtime.stats.refusals import count_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ async def _open(request: HttpRequest) -> HttpResponse:
         # Logged without the token. An outage is 500, which the client retries with
         # backoff; any other refusal is 403, after which it gives up.
         logger.info("refused long-poll session for app %r: %s", app_key, e.detail)
+        await count_refusal(app_key, e)
         status = 500 if isinstance(e, errors.Unavailable) else 403
         return _answer(request, await _app_of(request), {"status": status})
     # 410 with a token is how phoenix says "opened, now poll with this token".

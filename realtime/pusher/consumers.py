@@ -16,6 +16,7 @@ from realtime.capacity import admission
 from realtime.identity import aidentify_app
 from realtime.pusher import protocol
 from realtime.pusher.handler import PusherHandler
+from realtime.stats.refusals import count_refusal
 from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class PusherSocketConsumer(HandlerConsumer):
         except (errors.ProtocolError, RedisError) as e:
             e = refusal(e)
             logger.info("refused Pusher socket for app %r: %s", app_key[:32], e.detail)
+            await count_refusal(app_key, e)
             await self.write(protocol.error(e.code, e.detail))
             await self.close(code=e.code)
             return
