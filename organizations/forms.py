@@ -1,9 +1,6 @@
 """Forms of the web UI. They validate shapes; organizations.services does the work."""
 
-from urllib.parse import urlsplit
-
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
@@ -73,14 +70,13 @@ class InclusivePasswordResetForm(PasswordResetForm):
 
 
 def invitation_send(*, request, email: str) -> None:
-    """E-mail a newly added member a link to choose their password."""
-    site = urlsplit(settings.SITE_URL)
+    """E-mail a newly added member a link to choose their password. Its link names the
+    host the inviter used, as Django's password-reset mail does (organizations.site)."""
     form = InclusivePasswordResetForm({"email": email})
     form.is_valid()
     form.save(
         request=request,
-        domain_override=site.netloc,
-        use_https=site.scheme == "https",
+        use_https=request.is_secure(),
         subject_template_name="registration/invitation_subject.txt",
         email_template_name="registration/invitation_email.txt",
         extra_email_context={"inviter": request.user.email},
