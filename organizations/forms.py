@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from organizations.models import Membership
+from organizations.services import MAX_SECRET_GRACE_SECONDS
 from organizations.validators import origin_normalize, topic_pattern_validate
 
 User = get_user_model()
@@ -147,7 +148,11 @@ class ApplicationSettingsForm(forms.Form):
         min_value=1, max_value=10_000, help_text="Client pushes per second per socket."
     )
     webhook_url = forms.URLField(
-        required=False, max_length=200, assume_scheme="https", label="Webhook URL"
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        label="Webhook URL",
+        help_text="Not in effect: this build sends no webhooks yet; the URL is kept.",
     )
 
 
@@ -170,6 +175,23 @@ class ArchiveForm(forms.Form):
 class SecretTokenForm(forms.Form):
     label = forms.CharField(
         max_length=100, required=False, help_text="Where this token is used, e.g. production."
+    )
+    description = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: which server holds it, who to ask before revoking it.",
+    )
+
+
+class SecretRotateForm(forms.Form):
+    grace_seconds = forms.IntegerField(
+        label="Grace period (seconds)",
+        initial=0,
+        min_value=0,
+        max_value=MAX_SECRET_GRACE_SECONDS,
+        help_text="How long the old secret keeps working beside the new one: 0 stops it "
+        "at once; 3600 is an hour, 86400 a day, 604800 (a week) at most.",
     )
 
 

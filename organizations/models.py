@@ -87,6 +87,16 @@ class Application(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.app_key})"
 
+    @property
+    def previous_secret_verifies(self) -> bool:
+        """Is a rotated-out secret still in its grace period?"""
+        expires = self.previous_secret_expires
+        return (
+            bool(self.previous_secret_encrypted)
+            and expires is not None
+            and expires > timezone.now()
+        )
+
 
 class SecretToken(models.Model):
     """An organization's API secret. Only an HMAC digest of it is stored."""

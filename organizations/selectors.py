@@ -201,6 +201,13 @@ def applications_for_organization(organization: Organization) -> QuerySet[Applic
     return organization.applications.order_by("archived", "name")
 
 
+def active_applications_of(organizations: list[Organization]) -> list[Application]:
+    """The active applications of these organizations, in one query."""
+    return list(
+        Application.objects.filter(organization__in=organizations, archived=False).order_by("name")
+    )
+
+
 def memberships_for_organization(organization: Organization) -> QuerySet[Membership]:
     return organization.memberships.select_related("user").order_by("user__email")
 
