@@ -4,8 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
+from organizations.credentials import MAX_SECRET_GRACE_SECONDS
 from organizations.models import Membership
-from organizations.services import MAX_SECRET_GRACE_SECONDS
 from organizations.validators import origin_normalize, topic_pattern_validate
 
 User = get_user_model()

@@ -4,8 +4,6 @@ Views, API views and management commands call these functions and never repeat t
 logic. Each is keyword-only and does its writes in one transaction.
 """
 
-from datetime import timedelta
-
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,10 +14,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from organizations import secrets
+from organizations.credentials import application_changed_everywhere
 from organizations.local_cache import LocalMemo
 from organizations.models import Application, Membership, Organization, SecretToken
-from organizations.selectors import application_cache_drop, secret_token_cache_drop
-from organizations.signals import application_changed
+from organizations.selectors import secret_token_cache_drop
 
 User = get_user_model()
 
@@ -191,58 +189,12 @@ def application_update(*, application: Application, **changes) -> Application:
     return application
 
 
-def _application_changed(application: Application) -> None:
-    """Drop what the caches say about the application, here and in the shared cache."""
-    application_cache_drop(application)
-    application_changed.send(sender=Application, application=application)
-
-
 def application_archive(*, application: Application) -> Application:
     """Archived applications refuse new connections and triggers; nothing is deleted."""
     application.archived = True
     application.save(update_fields=["archived"])
-    _application_changed(application)
+    application_changed_everywhere(application)
     return application
-
-
-def application_unarchive(*, application: Application) -> Application:
-    """Restore an archived application: its credentials (unchanged) work again."""
-    application.archived = False
-    application.save(update_fields=["archived"])
-    _application_changed(application)
-    return application
-
-
-MAX_SECRET_GRACE_SECONDS = 7 * 24 * 3600
-
-
-def application_secret_rotate(
-    *, application: Application, grace_seconds: int = 0
-) -> tuple[Application, str]:
-    """Give the application a new secret; return it in plaintext (shown once).
-
-    The new secret signs from now on. For `grace_seconds` the old one still verifies
-    (channel and sign-in signatures, HTTP API requests), so customers' servers can move
-    to the new one without refused requests; with 0 it stops at once. A rotation during
-    a grace period drops the older secret: only the last two are ever accepted.
-    """
-    if not 0 <= grace_seconds <= MAX_SECRET_GRACE_SECONDS:
-        raise ValidationError(
-            {"grace_seconds": f"Between 0 and {MAX_SECRET_GRACE_SECONDS} seconds (a week)."}
-        )
-    app_secret = secrets.app_secret_generate()
-    if grace_seconds:
-        application.previous_secret_encrypted = application.secret_encrypted
-        application.previous_secret_expires = timezone.now() + timedelta(seconds=grace_seconds)
-    else:
-        application.previous_secret_encrypted = ""
-        application.previous_secret_expires = None
-    application.secret_encrypted = secrets.app_secret_encrypt(app_secret)
-    application.save(
-        update_fields=["secret_encrypted", "previous_secret_encrypted", "previous_secret_expires"]
-    )
-    _application_changed(application)
-    return application, app_secret
 
 
 def secret_token_create(

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from api.exceptions import ApplicationArchived
 from api.openapi import APP, ORG, errors
 from api.views.applications import TAGS, ApplicationApi, ApplicationSerializer
-from organizations.services import (
+from organizations.credentials import (
     MAX_SECRET_GRACE_SECONDS,
     application_secret_rotate,
     application_unarchive,

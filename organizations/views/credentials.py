@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from organizations import selectors, services
+from organizations import credentials, selectors
 from organizations.forms import SecretRotateForm
 from organizations.views.access import found_or_404, organization_view
 from organizations.views.integration import integration_context
@@ -16,7 +16,7 @@ def application_secret_rotate(request, *, organization, membership, app_key: str
     application = found_or_404(selectors.application_get(organization=organization, ident=app_key))
     form = SecretRotateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        application, app_secret = services.application_secret_rotate(
+        application, app_secret = credentials.application_secret_rotate(
             application=application, grace_seconds=form.cleaned_data["grace_seconds"]
         )
         # Shown in this response only, like at creation; later pages show placeholders.
@@ -41,7 +41,7 @@ def application_unarchive(request, *, organization, membership, app_key: str):
     )
     if request.method == "POST":
         if application.archived:
-            services.application_unarchive(application=application)
+            credentials.application_unarchive(application=application)
             messages.success(request, f"Restored {application.name}: its credentials work again.")
         return redirect("application_detail", org=organization.slug, app_key=application.app_key)
     return render(

@@ -9,13 +9,13 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from organizations import services
+from organizations import credentials
 from realtime.pusher import signatures
 from tests.realtime.pusher.conftest import PusherApi
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-rotate = database_sync_to_async(services.application_secret_rotate)
+rotate = database_sync_to_async(credentials.application_secret_rotate)
 
 
 async def _trigger(app, secret: str) -> int:
@@ -98,6 +98,6 @@ async def test_the_grace_period_is_bounded(alice_app):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        await rotate(application=alice_app, grace_seconds=services.MAX_SECRET_GRACE_SECONDS + 1)
+        await rotate(application=alice_app, grace_seconds=credentials.MAX_SECRET_GRACE_SECONDS + 1)
     with pytest.raises(ValidationError):
         await rotate(application=alice_app, grace_seconds=-1)
