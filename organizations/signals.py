@@ -2,8 +2,9 @@
 
 `application_changed` is sent (with `application=`) after an application's credentials or
 state changed: a secret rotated, archived, restored. realtime forgets its process-local
-snapshots of it at once (realtime.apps), so that this process never answers from a
-snapshot older than the change; other processes' memos expire within a second.
+snapshots of it at once (receivers in realtime.applications and realtime.pusher.http_auth),
+so that this process never answers from a snapshot older than the change; other
+processes' memos expire within a second.
 """
 
 from django.dispatch import Signal
