@@ -216,6 +216,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # In the order a customer meets them: POST /api/sessions is the first call they make.
+    "SORT_OPERATIONS": False,
+    "TAGS": [
+        {"name": "sessions", "description": "Trade a secret token for a realtime JWT."},
+        {"name": "events", "description": "Trigger events on topics."},
+        {"name": "topics", "description": "Occupied topics, counts and presence members."},
+        {"name": "users", "description": "Disconnect a user's sockets."},
+        {"name": "organizations"},
+        {"name": "applications"},
+        {"name": "tokens", "description": "An organization's secret tokens."},
+    ],
 }
 # CORS: the REST API is called from customers' pages; which origins an application accepts
 # is decided per application (organizations.Application.allowed_origins) in api.cors, which

@@ -60,7 +60,12 @@ class ApplicationSettingsSerializer(serializers.Serializer):
     client_push_rate = serializers.IntegerField(
         min_value=1, max_value=MAX_INT, required=False, help_text="Per socket, per second."
     )
-    webhook_url = serializers.URLField(max_length=200, allow_blank=True, required=False)
+    webhook_url = serializers.URLField(
+        max_length=200,
+        allow_blank=True,
+        required=False,
+        help_text="Not in effect: this build sends no webhooks yet; the URL is kept.",
+    )
 
 
 class ApplicationSerializer(serializers.Serializer):

@@ -58,6 +58,7 @@ class EventTriggerApi(_TriggerApi):
     (default "general") is taken out of either."""
 
     @extend_schema(
+        tags=["events"],
         request={"application/json": dict},
         responses={200: dict},
         parameters=[OpenApiParameter("topic", str, description="default: general")],
@@ -80,7 +81,7 @@ class EventBatchApi(_TriggerApi):
 
         events = EventSerializer(many=True, allow_empty=False)
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    @extend_schema(tags=["events"], request=InputSerializer, responses={200: dict})
     def post(self, request, org: str, app: str):
         application = self._application(org, app)
         data = self.InputSerializer(data=request.data)
