@@ -38,6 +38,8 @@ from api.triggers import batch_prepare, event_payload, event_prepare, event_topi
 from api.views.events import EventBatchApi
 from realtime.applications import app_snapshot_async
 from realtime.events import event_trigger_checked
+from realtime.http_body import body_read
+from realtime.stats import counts, flusher
 
 __all__ = ["ADMITTED", "admitted_scope", "body_limit", "serves", "trigger_application"]
 
@@ -68,7 +70,7 @@ def trigger_application(django_application):
             return
         body, complete = b"", True
         if admitted.content_length:
-            read = await _read_body(receive, body_limit())
+            read = await body_read(receive, body_limit())
             if read is None:
                 return  # the client went away
             body, complete = read
@@ -93,13 +95,20 @@ async def _respond(admitted: Admitted, body: bytes, path: str) -> tuple[int, lis
     origin = admitted.headers.get("origin") if cors else None
     if admitted.kind == PREFLIGHT:
         return 200, answers.preflight_headers(admitted.secure, origin), b""
-    status, content, extra = await _answer(admitted, body)
+    request = counts.ApiRequest("rest")
+    status, content, extra = await _answer(admitted, body, request)
+    request.status = status
+    request.count()
+    flusher.keep_flushing()
     answers.log_refusal(status, path)
     return status, answers.view_headers(status, content, extra, admitted.secure, origin), content
 
 
-async def _answer(admitted: Admitted, body: bytes) -> tuple[int, bytes, list]:
-    """What the DRF view answers: (status, body, its extra headers)."""
+async def _answer(
+    admitted: Admitted, body: bytes, request: counts.ApiRequest
+) -> tuple[int, bytes, list]:
+    """What the DRF view answers: (status, body, its extra headers); `request` learns the
+    application once the caller may use it."""
     try:
         caller = await caller_of(admitted.headers.get("authorization", "").encode("latin1"))
         if caller is None:
@@ -107,6 +116,7 @@ async def _answer(admitted: Admitted, body: bytes) -> tuple[int, bytes, list]:
         application = application_in_scope(
             await app_snapshot_async(admitted.app), caller, admitted.org
         )
+        request.app_id = application.id
         claims = caller.claims if isinstance(caller, JwtCaller) else None
         data = _data(admitted, body)
         if admitted.kind == EVENT:
@@ -149,22 +159,6 @@ def _data(admitted: Admitted, body: bytes):
         return FormParser().parse(io.BytesIO(body), None, context)
     except TooManyFieldsSent:
         raise _ToDjango() from None
-
-
-async def _read_body(receive, limit: int) -> tuple[bytes, bool] | None:
-    """(the body read, whether that is all of it: reading stops past `limit`), or None
-    when the client went away."""
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        more = message.get("more_body", False)
-        if not more or size > limit:
-            return b"".join(chunks), not more
 
 
 def _replay(body: bytes, more_body: bool, receive):

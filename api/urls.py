@@ -8,7 +8,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.dispatch import by_method
-from api.views import applications, organizations, tokens, topics, users
+from api.views import applications, credentials, organizations, tokens, topics, users
 from api.views.events import EventBatchApi, EventTriggerApi
 from api.views.sessions import SessionCreateApi
 
@@ -45,13 +45,27 @@ management_patterns = [
         name="api-application",
     ),
     path(
+        f"{APP}/secret",
+        credentials.ApplicationSecretRotateApi.as_view(),
+        name="api-application-secret",
+    ),
+    path(
+        f"{APP}/restore",
+        credentials.ApplicationRestoreApi.as_view(),
+        name="api-application-restore",
+    ),
+    path(
         f"{ORG}/tokens",
         by_method(get=tokens.SecretTokenListApi, post=tokens.SecretTokenCreateApi),
         name="api-tokens",
     ),
     path(
         f"{ORG}/tokens/<str:token>",
-        by_method(get=tokens.SecretTokenGetApi, delete=tokens.SecretTokenRevokeApi),
+        by_method(
+            get=tokens.SecretTokenGetApi,
+            patch=tokens.SecretTokenUpdateApi,
+            delete=tokens.SecretTokenRevokeApi,
+        ),
         name="api-token",
     ),
 ]

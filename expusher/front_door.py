@@ -135,8 +135,10 @@ class FirstRequestRouter(protocol.Protocol):
         if _is_api(self._buffer, self._apis):
             api = ApiConnection(self._build_daphne, self._addr, self._apis)
             handover(self.transport, api, self._buffer)
-        else:
-            handover(self.transport, self._build_daphne(self._addr), self._buffer)
+            return
+        if _is_upgrade(self._buffer) and not _upgrade_admitted(self.transport):
+            return
+        handover(self.transport, self._build_daphne(self._addr), self._buffer)
 
     def connectionLost(self, reason=None) -> None:
         self._admitted()  # closed before its first request head was in
@@ -157,6 +159,48 @@ class FirstRequestRouter(protocol.Protocol):
         self._admitted()
         self.transport.write(_Response(status=408).encode(keep_alive=False))
         self.transport.loseConnection()
+
+
+def _is_upgrade(data: bytes) -> bool:
+    head = data[: data.find(b"\r\n\r\n")].lower()
+    return b"\r\nupgrade:" in head and b"websocket" in head
+
+
+class _Refusals:
+    """Upgrades refused for capacity, logged once a second at most: a flood of them
+    would otherwise be a flood of log lines."""
+
+    count = 0
+    logged_at = 0.0
+
+    @classmethod
+    def add(cls, why: str) -> None:
+        cls.count += 1
+        now = _now()
+        if now - cls.logged_at >= 1.0:
+            logger.warning("refused %d WebSocket upgrades with 503: %s", cls.count, why)
+            cls.count, cls.logged_at = 0, now
+
+
+def _upgrade_admitted(transport) -> bool:
+    """Let a WebSocket upgrade go to daphne if the process can take one more connection
+    (realtime.capacity), counted as pending until its admission; else answer it 503
+    before any handshake work, and say False."""
+    from realtime import capacity, errors
+    from realtime.stats import counts
+
+    why = capacity.refusal()
+    if why is None:
+        transport.expusher_upgrade = capacity.Upgrade()  # read by expusher.server
+        return True
+    _Refusals.add(why)
+    counts.connection_refused(None, errors.OverCapacity.reason)  # for no application yet
+    response = _Response(status=503)
+    response.headers = [(b"Retry-After", b"1"), (b"Content-Type", b"text/plain")]
+    response.body = [b"server at capacity, retry later\n"]
+    transport.write(response.encode(keep_alive=False))
+    transport.loseConnection()
+    return False
 
 
 def handover(transport, new_protocol, data: bytes) -> None:

@@ -216,6 +216,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # In the order a customer meets them: POST /api/sessions is the first call they make.
+    "SORT_OPERATIONS": False,
+    "TAGS": [
+        {"name": "sessions", "description": "Trade a secret token for a realtime JWT."},
+        {"name": "events", "description": "Trigger events on topics."},
+        {"name": "topics", "description": "Occupied topics, counts and presence members."},
+        {"name": "users", "description": "Disconnect a user's sockets."},
+        {"name": "organizations"},
+        {"name": "applications"},
+        {"name": "tokens", "description": "An organization's secret tokens."},
+    ],
 }
 # CORS: the REST API is called from customers' pages; which origins an application accepts
 # is decided per application (organizations.Application.allowed_origins) in api.cors, which
@@ -252,6 +263,12 @@ if EXPUSHER_EVENT_LOOP not in ("uvloop", "asyncio"):
 EXPUSHER_MAX_PENDING_BYTES = env.int("EXPUSHER_MAX_PENDING_BYTES", default=1024 * 1024)
 EXPUSHER_HEAD_TIMEOUT_SECONDS = env.int("EXPUSHER_HEAD_TIMEOUT_SECONDS", default=10)
 EXPUSHER_HALF_OPEN_PER_ADDRESS = env.int("EXPUSHER_HALF_OPEN_PER_ADDRESS", default=256)
+# What one process takes on (realtime.capacity); past it connections are refused with
+# 4100 / HTTP 503. 0 connections: the file-descriptor limit less a reserve.
+EXPUSHER_MAX_CONNECTIONS_PER_PROCESS = env.int("EXPUSHER_MAX_CONNECTIONS_PER_PROCESS", default=0)
+EXPUSHER_MAX_PENDING_ADMISSIONS = env.int("EXPUSHER_MAX_PENDING_ADMISSIONS", default=2000)
+# The listening socket's queue of connections not yet accepted (expusher.server).
+EXPUSHER_LISTEN_BACKLOG = env.int("EXPUSHER_LISTEN_BACKLOG", default=4096)
 # Anonymous connections (Phoenix without a JWT, Pusher before its backend vouched for it)
 # may hold at most this share of an application's connection quota, so that anyone with
 # the public app key cannot lock its signed-in users out. 1 turns the cap off.
@@ -286,6 +303,10 @@ EXPUSHER_WEBHOOK_ALLOW_PRIVATE = env.bool("EXPUSHER_WEBHOOK_ALLOW_PRIVATE", defa
 # EXPUSHER_PUSHER_PONG_TIMEOUT seconds is closed with 4201.
 EXPUSHER_PUSHER_ACTIVITY_TIMEOUT = env.int("EXPUSHER_PUSHER_ACTIVITY_TIMEOUT", default=120)
 EXPUSHER_PUSHER_PONG_TIMEOUT = env.int("EXPUSHER_PUSHER_PONG_TIMEOUT", default=30)
+# Statistics (realtime.stats): each process writes its counts to the shared store (Redis
+# with REDIS_URL) every this many seconds; /metrics asks for this bearer token when set.
+EXPUSHER_STATS_FLUSH_SECONDS = env.float("EXPUSHER_STATS_FLUSH_SECONDS", default=5.0)
+EXPUSHER_METRICS_TOKEN = env.str("EXPUSHER_METRICS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

@@ -40,8 +40,9 @@ class ApplicationAdmin(admin.ModelAdmin):
     list_display = ["name", "organization", "app_key", "app_id", "archived", "created"]
     list_filter = ["archived", "client_publishing", "created"]
     search_fields = ["name", "app_key", "app_id", "organization__name", "organization__slug"]
-    exclude = ["secret_encrypted"]
-    readonly_fields = ["organization", "app_key", "app_id", "created"]
+    exclude = ["secret_encrypted", "previous_secret_encrypted"]
+    # Secrets change only through a rotation (dashboard or API), never by hand here.
+    readonly_fields = ["organization", "app_key", "app_id", "created", "previous_secret_expires"]
     list_select_related = ["organization"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 

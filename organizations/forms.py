@@ -1,12 +1,10 @@
 """Forms of the web UI. They validate shapes; organizations.services does the work."""
 
-from urllib.parse import urlsplit
-
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
+from organizations.credentials import MAX_SECRET_GRACE_SECONDS
 from organizations.models import Membership
 from organizations.validators import (
     WEBHOOK_EVENTS,
@@ -78,14 +76,13 @@ class InclusivePasswordResetForm(PasswordResetForm):
 
 
 def invitation_send(*, request, email: str) -> None:
-    """E-mail a newly added member a link to choose their password."""
-    site = urlsplit(settings.SITE_URL)
+    """E-mail a newly added member a link to choose their password. Its link names the
+    host the inviter used, as Django's password-reset mail does (organizations.site)."""
     form = InclusivePasswordResetForm({"email": email})
     form.is_valid()
     form.save(
         request=request,
-        domain_override=site.netloc,
-        use_https=site.scheme == "https",
+        use_https=request.is_secure(),
         subject_template_name="registration/invitation_subject.txt",
         email_template_name="registration/invitation_email.txt",
         extra_email_context={"inviter": request.user.email},
@@ -197,6 +194,23 @@ class ArchiveForm(forms.Form):
 class SecretTokenForm(forms.Form):
     label = forms.CharField(
         max_length=100, required=False, help_text="Where this token is used, e.g. production."
+    )
+    description = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: which server holds it, who to ask before revoking it.",
+    )
+
+
+class SecretRotateForm(forms.Form):
+    grace_seconds = forms.IntegerField(
+        label="Grace period (seconds)",
+        initial=0,
+        min_value=0,
+        max_value=MAX_SECRET_GRACE_SECONDS,
+        help_text="How long the old secret keeps working beside the new one: 0 stops it "
+        "at once; 3600 is an hour, 86400 a day, 604800 (a week) at most.",
     )
 
 

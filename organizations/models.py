@@ -71,6 +71,10 @@ class Application(models.Model):
     app_id = models.PositiveIntegerField(unique=True)
     # The Pusher app secret signs HMACs, so we need its plaintext: encrypted, never hashed.
     secret_encrypted = models.TextField()
+    # After a rotation the old secret still verifies signatures until this moment (never
+    # signs anything): customers' servers switch to the new one within the grace period.
+    previous_secret_encrypted = models.TextField(blank=True)
+    previous_secret_expires = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
     archived = models.BooleanField(default=False)
 
@@ -107,12 +111,23 @@ class Application(models.Model):
         """Every URL the application's webhooks go to, the main one first."""
         return [url for url in [self.webhook_url, *self.webhook_extra_urls] if url]
 
+    @property
+    def previous_secret_verifies(self) -> bool:
+        """Is a rotated-out secret still in its grace period?"""
+        expires = self.previous_secret_expires
+        return (
+            bool(self.previous_secret_encrypted)
+            and expires is not None
+            and expires > timezone.now()
+        )
+
 
 class SecretToken(models.Model):
     """An organization's API secret. Only an HMAC digest of it is stored."""
 
     organization = models.ForeignKey(Organization, models.CASCADE, related_name="secret_tokens")
     label = models.CharField(max_length=100, blank=True)
+    description = models.TextField(max_length=500, blank=True)
     # The first characters of the secret, shown in lists and used to find the row.
     prefix = models.CharField(max_length=16, db_index=True)
     digest = models.CharField(max_length=64)

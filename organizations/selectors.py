@@ -84,6 +84,25 @@ def application_secret(application: Application) -> str:
     return secrets.app_secret_decrypt(application.secret_encrypted)
 
 
+def application_snapshot_cache_key(ident: str) -> str:
+    """The shared cache's entry of the realtime snapshot of an application, by key or id."""
+    return f"app-snapshot:{ident}"
+
+
+def application_archived_cache_key(ident: str) -> str:
+    return f"app-archived:{ident}"
+
+
+def application_cache_drop(application: Application) -> None:
+    """Forget every shared cache entry about this application (its credentials or state
+    changed), under both names it is looked up by."""
+    idents = (application.app_key, str(application.app_id))
+    cache.delete_many(
+        [application_snapshot_cache_key(i) for i in idents]
+        + [application_archived_cache_key(i) for i in idents]
+    )
+
+
 def secret_token_authenticate(plaintext: str) -> SecretToken | None:
     """The active token whose plaintext this is, compared in constant time; else None.
 
@@ -185,6 +204,13 @@ def secret_token_get(*, organization: Organization, token_id: int) -> SecretToke
 def applications_for_organization(organization: Organization) -> QuerySet[Application]:
     """All of an organization's applications, archived ones included (they are listed)."""
     return organization.applications.order_by("archived", "name")
+
+
+def active_applications_of(organizations: list[Organization]) -> list[Application]:
+    """The active applications of these organizations, in one query."""
+    return list(
+        Application.objects.filter(organization__in=organizations, archived=False).order_by("name")
+    )
 
 
 def memberships_for_organization(organization: Organization) -> QuerySet[Membership]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from organizations import secrets
+from organizations.credentials import application_changed_everywhere
 from organizations.local_cache import LocalMemo
 from organizations.models import Application, Membership, Organization, SecretToken
 from organizations.selectors import secret_token_cache_drop
@@ -195,6 +196,7 @@ def application_archive(*, application: Application) -> Application:
     """Archived applications refuse new connections and triggers; nothing is deleted."""
     application.archived = True
     application.save(update_fields=["archived"])
+    application_changed_everywhere(application)
     return application
 
 
@@ -211,6 +213,19 @@ def secret_token_create(
         created_by=created_by,
     )
     return token, plaintext
+
+
+def secret_token_update(
+    *, token: SecretToken, label: str | None = None, description: str | None = None
+) -> SecretToken:
+    """Rename or describe a token (what it is for); its secret does not change."""
+    if label is not None:
+        token.label = label.strip()
+    if description is not None:
+        token.description = description.strip()
+    token.full_clean(exclude=["digest", "prefix"])
+    token.save(update_fields=["label", "description"])
+    return token
 
 
 def secret_token_revoke(*, token: SecretToken) -> SecretToken:

@@ -14,7 +14,6 @@ after SIGNUP_LINK_SECONDS: no table of pending sign-ups to clean up.
 
 import json
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -24,6 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from organizations import secrets, services
+from organizations.site import public_base_url
 
 User = get_user_model()
 
@@ -31,22 +31,26 @@ SIGNUP_LINK_SECONDS = 2 * 24 * 3600
 _PURPOSE = "signup:"
 
 
-def signup_request(*, email: str, password: str, organization_name: str) -> None:
+def signup_request(
+    *, email: str, password: str, organization_name: str, base_url: str | None = None
+) -> None:
     """E-mail `email` either a link that creates the account or a note that it exists.
 
     Both paths hash the password and send one message, so they also take about as long.
+    Links start with `base_url` (organizations.site; SITE_URL without one).
     """
     email = User.objects.normalize_email(email).lower()
     password_hash = make_password(password)
-    context = {"email": email, "site_url": settings.SITE_URL.rstrip("/")}
+    base_url = base_url or public_base_url()
+    context = {"email": email, "site_url": base_url}
     if User.objects.filter(username__iexact=email).exists():
-        context["login_url"] = _absolute(reverse("login"))
-        context["reset_url"] = _absolute(reverse("password_reset"))
+        context["login_url"] = base_url + reverse("login")
+        context["reset_url"] = base_url + reverse("password_reset")
         _mail(email, "signup_existing", context)
         return
     pending = {"email": email, "password": password_hash, "organization": organization_name}
     token = secrets.sealed(_PURPOSE, json.dumps(pending))
-    context["confirm_url"] = _absolute(reverse("signup_confirm", kwargs={"token": token}))
+    context["confirm_url"] = base_url + reverse("signup_confirm", kwargs={"token": token})
     context["organization"] = organization_name
     _mail(email, "signup_confirm", context)
 
@@ -79,10 +83,6 @@ def signup_complete(*, token: str):
         )
     except IntegrityError:  # the same link, used twice at the same moment
         raise ValidationError({"email": "An account with this e-mail already exists."}) from None
-
-
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def _mail(email: str, template: str, context: dict) -> None:

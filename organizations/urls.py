@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from organizations.forms import InclusivePasswordResetForm
-from organizations.views import accounts, applications, dashboard, members, tokens
+from organizations.views import accounts, applications, credentials, dashboard, members, tokens
 
 account_patterns = [
     path("", accounts.home, name="home"),
@@ -75,7 +75,22 @@ organization_patterns = [
         applications.application_archive,
         name="application_archive",
     ),
+    path(
+        "orgs/<slug:org>/apps/<str:app_key>/rotate-secret/",
+        credentials.application_secret_rotate,
+        name="application_secret_rotate",
+    ),
+    path(
+        "orgs/<slug:org>/apps/<str:app_key>/restore/",
+        credentials.application_unarchive,
+        name="application_unarchive",
+    ),
     path("orgs/<slug:org>/tokens/new/", tokens.secret_token_create, name="secret_token_create"),
+    path(
+        "orgs/<slug:org>/tokens/<int:token_id>/",
+        tokens.secret_token_update,
+        name="secret_token_update",
+    ),
     path(
         "orgs/<slug:org>/tokens/<int:token_id>/revoke/",
         tokens.secret_token_revoke,

@@ -7,20 +7,25 @@ never touches the database.
 """
 
 import functools
+import time
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.dispatch import receiver
 
 from organizations.local_cache import LocalMemo, seconds_within
 from organizations.models import Application
 from organizations.secrets import app_secret_decrypt
 from organizations.selectors import (
+    application_archived_cache_key,
     application_get_by_app_id,
     application_get_by_key,
     application_is_archived,
     application_key_by_pk,
+    application_snapshot_cache_key,
 )
+from organizations.signals import application_changed
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,22 @@ class AppSnapshot:
     # Defaults, so that a snapshot cached by an older release still loads.
     webhook_urls: tuple[str, ...] = ()
     webhook_events: tuple[str, ...] = ()
+    # The secret before the last rotation, which still verifies until this Unix time.
+    previous_secret_encrypted: str = ""
+    previous_secret_expires: float = 0.0
 
     @property
     def secret(self) -> str:
-        """The Pusher app secret, which signs and checks every Pusher HMAC."""
+        """The Pusher app secret, which signs every Pusher HMAC we make."""
         return _decrypt(self.secret_encrypted)
+
+    def verifying_secrets(self) -> tuple[str, ...]:
+        """The secrets a signature we receive may be made with: the current one, and
+        during a rotation's grace period the one before it (checked at every use, so it
+        stops the moment the period ends, whatever the caches hold)."""
+        if self.previous_secret_encrypted and time.time() < self.previous_secret_expires:
+            return (self.secret, _decrypt(self.previous_secret_encrypted))
+        return (self.secret,)
 
     @classmethod
     def of(cls, app: Application) -> "AppSnapshot":
@@ -67,6 +83,10 @@ class AppSnapshot:
             secret_encrypted=app.secret_encrypted,
             webhook_urls=tuple(app.webhook_urls) if app.webhooks_enabled else (),
             webhook_events=tuple(app.webhook_events or ()),
+            previous_secret_encrypted=app.previous_secret_encrypted,
+            previous_secret_expires=(
+                app.previous_secret_expires.timestamp() if app.previous_secret_expires else 0.0
+            ),
         )
 
     def wants_webhook(self, name: str) -> bool:
@@ -80,7 +100,7 @@ def app_snapshot(ident: str) -> AppSnapshot | None:
     """The active application with this key (or numeric app id), or None; both cached."""
     if not isinstance(ident, str) or not 0 < len(ident) <= 32:
         return None
-    key = f"app-snapshot:{ident}"
+    key = application_snapshot_cache_key(ident)
     cached = cache.get(key)
     if cached == _MISSING:
         return None
@@ -117,6 +137,14 @@ async def app_snapshot_async(ident: str) -> AppSnapshot | None:
     return await _snapshots.through(ident, app_snapshot, ident)
 
 
+@receiver(application_changed, dispatch_uid="realtime-forget-application")
+def _forget_application(sender, application, **kwargs) -> None:
+    """An application's secret or state changed: this process forgets its memo at once
+    (organizations.services drops the shared cache's entries)."""
+    _snapshots.forget(application.app_key)
+    _snapshots.forget(str(application.app_id))
+
+
 @functools.lru_cache(maxsize=1024)
 def _decrypt(secret_encrypted: str) -> str:
     # Keyed by the ciphertext, so a rotated secret is a new entry, never a stale one.
@@ -128,7 +156,7 @@ def app_is_archived(ident: str) -> bool:
     Pusher clients are told 4003 "application disabled" rather than 4001."""
     if not isinstance(ident, str) or not 0 < len(ident) <= 32:
         return False
-    key = f"app-archived:{ident}"
+    key = application_archived_cache_key(ident)
     archived = cache.get(key)
     if archived is None:
         archived = application_is_archived(ident)

@@ -28,6 +28,7 @@ from realtime.identity import Identity
 from realtime.messages import HubMessage, PresenceChange
 from realtime.presence import Members, Share, get_presence
 from realtime.ratelimit import TokenBucket
+from realtime.stats import counts
 from realtime.watchdog import watch
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,7 @@ class Connection:
             raise
         except Exception as e:
             logger.warning("cannot count a connection of app %s: %r", app.app_key, e)
+            counts.broker_error("presence")
             if self.admitted:  # counted, but refused: give the slot back if we still can
                 with contextlib.suppress(Exception):
                     await self.stop()

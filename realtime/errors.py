@@ -70,6 +70,12 @@ class Unavailable(ProtocolError):
     code, reason = 4100, "service unavailable, retry later"
 
 
+class OverCapacity(Unavailable):
+    # This process holds or is admitting as many connections as it can serve
+    # (realtime.capacity): the client backs off and retries, maybe on another process.
+    reason = "server at capacity, retry later"
+
+
 class SlowReader(ProtocolError):
     # Closed by the server (expusher.server.cut_slow_readers): too many frames unsent.
     code, reason = 4101, "slow reader"

@@ -37,6 +37,7 @@ from realtime.messages import (
     message_from_wire,
     message_to_wire,
 )
+from realtime.stats import counts
 from realtime.topics import group_name
 
 logger = logging.getLogger(__name__)
@@ -140,8 +141,11 @@ class Hub:
     async def publish(self, app_id: int, message: HubMessage) -> None:
         """Send a message to every subscriber of its topic, in every process."""
         group = group_name(app_id, message.topic)
+        counts.of(app_id).published += 1
         await self._everywhere(
-            group, {"type": BROADCAST, "group": group, "message": message}, self._deliver
+            group,
+            {"type": BROADCAST, "group": group, "app": app_id, "message": message},
+            self._deliver,
         )
 
     async def send_control(self, app_id: int, action: str, data: dict[str, Any]) -> None:
@@ -163,12 +167,18 @@ class Hub:
             wire = dict(message, origin=PROCESS_ID)
             if "message" in wire:
                 wire["message"] = message_to_wire(wire["message"])
-            await self.layer.group_send(group, wire)
+            try:
+                await self.layer.group_send(group, wire)
+            except Exception:
+                counts.broker_error("channel_layer")
+                raise
 
     async def _receive_loop(self) -> None:
         while True:
+            received = False
             try:
                 message = await self.layer.receive(self.channel)
+                received = True
                 if message.get("origin") == PROCESS_ID:
                     continue  # published here: delivered before it was sent
                 if message.get("type") == BROADCAST:
@@ -182,6 +192,8 @@ class Hub:
                 raise
             except Exception:
                 # One bad message or one broken socket must not stop delivery for all.
+                if not received:
+                    counts.broker_error("channel_layer")
                 logger.exception("hub: failed to handle a channel-layer message")
                 await asyncio.sleep(0.05)
 
@@ -198,6 +210,7 @@ class Hub:
         presence = isinstance(message, PresenceChange)
         frames: dict[str, str | bytes | None] = {}
         prepared: dict[str, Any] = {}
+        delivered = 0
         for sub in list(subscribers):
             if sub.id == exclude or (presence and sub.knows(message)):
                 continue
@@ -216,10 +229,15 @@ class Hub:
                     if ready is None:
                         ready = prepared[wire_format] = direct.prepare(frame)
                     direct.send(ready)
-                self.delivered += 1
+                delivered += 1
             except Exception:
                 self.failed_writes += 1
                 logger.warning("hub: write to a closing socket failed", exc_info=True)
+        # Statistics: one addition per publish, whatever the number of subscribers.
+        self.delivered += delivered
+        app_id = data.get("app")  # absent from a process of an older release
+        if delivered and app_id is not None:
+            counts.of(app_id).delivered += delivered
 
     # Addressed messages, from one process to another.
 

@@ -44,6 +44,7 @@ from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from realtime import occupancy
+from realtime.stats import counts
 
 logger = logging.getLogger(__name__)
 
@@ -387,6 +388,7 @@ class RedisPresenceStore:
             except Exception:
                 if self._healthy:
                     logger.warning("presence heartbeat failed", exc_info=True)
+                counts.broker_error("presence")
                 self._reachable = False
             self._healthy = synced
             # While Redis is away or this process is not re-subscribed yet, look again

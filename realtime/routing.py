@@ -9,10 +9,7 @@ from django.urls import path, re_path
 
 from realtime.phoenix.consumers import PhoenixSocketConsumer
 from realtime.pusher.consumers import PusherSocketConsumer
-
-# ASGI's WebSocket Denial Response extension: the server may answer an upgrade with any
-# HTTP response (expusher.server teaches daphne to).
-DENIAL_RESPONSE = "websocket.http.response"
+from realtime.transport import DENIAL_RESPONSE
 
 
 async def not_found(scope, receive, send) -> None:

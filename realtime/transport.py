@@ -19,6 +19,12 @@ from realtime import errors
 # (expusher.server.DirectWrites): `prepare(frame)` once per broadcast, `send(prepared)`
 # per socket. Under other servers (and in tests) frames go through ASGI `send`.
 DIRECT_WRITES = "expusher.direct_writes"
+# The scope extension under which the server hands a WebSocket the realtime.capacity
+# Upgrade that the front door counted it under.
+UPGRADE = "expusher.upgrade"
+# ASGI's WebSocket Denial Response extension: the server may answer an upgrade with any
+# HTTP response (expusher.server teaches daphne to).
+DENIAL_RESPONSE = "websocket.http.response"
 
 
 def query_params(scope) -> dict[str, str]:
@@ -67,6 +73,17 @@ class HandlerConsumer(AsyncWebsocketConsumer):
             # client backs off and reconnects (4100) rather than meet a 1011 crash.
             logger.warning("closing a socket: Redis unavailable for its frame: %r", e)
             await self.close(code=errors.Unavailable.code)
+
+    async def refuse_upgrade(self, error: errors.ProtocolError) -> None:
+        """Refuse the handshake: HTTP 503 for a retryable refusal (errors.Unavailable) where
+        the server can answer an upgrade with a status, else a close before accept (403)."""
+        extensions = self.scope.get("extensions") or {}
+        if not isinstance(error, errors.Unavailable) or DENIAL_RESPONSE not in extensions:
+            await self.close()
+            return
+        start = {"type": "websocket.http.response.start", "status": 503, "headers": []}
+        await self.base_send(start)
+        await self.base_send({"type": "websocket.http.response.body", "body": b""})
 
     _stopping: asyncio.Task | None = None
 

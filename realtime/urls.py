@@ -5,10 +5,19 @@ from django.urls import path
 from realtime import views
 from realtime.phoenix import longpoll
 from realtime.pusher import webhook_views
+from realtime.stats import metrics
+from realtime.stats import views as statistics
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("metrics", views.metrics, name="metrics"),
+    path("metrics", metrics.metrics, name="metrics"),
+    # Dashboard pages: under orgs/<org>/ like the organization's other pages.
+    path(
+        "orgs/<slug:org>/apps/<str:app_key>/statistics.json",
+        statistics.application_statistics_json,
+        name="application_statistics",
+    ),
+    path("orgs/<slug:org>/usage/", statistics.organization_usage_page, name="organization_usage"),
     path("socket/longpoll", longpoll.longpoll, name="socket-longpoll"),
     path(
         "orgs/<slug:org>/apps/<str:app_key>/webhooks/test",

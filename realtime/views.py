@@ -1,10 +1,10 @@
-"""Operator endpoints: /healthz for load balancers, /metrics for Prometheus."""
+"""Operator endpoints: /healthz for load balancers (/metrics: realtime.stats.metrics)."""
 
 import asyncio
 
 from asgiref.sync import sync_to_async
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from realtime.hub import get_hub
@@ -37,27 +37,3 @@ async def healthz(request):
     healthy = all(checks.values())
     body = {"status": "ok" if healthy else "degraded", **checks}
     return JsonResponse(body, status=200 if healthy else 503)
-
-
-@require_GET
-async def metrics(request):
-    """This process's figures, in the Prometheus text format."""
-    hub = get_hub()
-    lines = [
-        "# HELP expusher_topics_local Topics with at least one socket in this process.",
-        "# TYPE expusher_topics_local gauge",
-        f"expusher_topics_local {len(hub.topics)}",
-        "# HELP expusher_subscriptions_local Topic subscriptions of sockets in this process.",
-        "# TYPE expusher_subscriptions_local gauge",
-        f"expusher_subscriptions_local {sum(len(s) for s in hub.topics.values())}",
-        "# HELP expusher_frames_delivered_total Frames written to local sockets.",
-        "# TYPE expusher_frames_delivered_total counter",
-        f"expusher_frames_delivered_total {hub.delivered}",
-        "# HELP expusher_frame_write_failures_total Frames that could not be written.",
-        "# TYPE expusher_frame_write_failures_total counter",
-        f"expusher_frame_write_failures_total {hub.failed_writes}",
-        "# HELP expusher_slow_reader_closes_total Sockets closed for not reading (4101).",
-        "# TYPE expusher_slow_reader_closes_total counter",
-        f"expusher_slow_reader_closes_total {hub.slow_readers_cut}",
-    ]
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from organizations import local_cache, services
 from realtime import presence
+from realtime.stats import counts, flusher, metrics, store
 
 PASSWORD = "correct horse battery staple"
 
@@ -30,13 +31,19 @@ def fresh_process_state():
     Token and application answers are cached by id, and ids are reused once a test's
     database is rolled back or flushed; the embedded presence store is process-wide.
     """
-    _clear_local_cache()
-    local_cache.forget_all()
-    presence.reset_memory_store()
+    _forget_process_state()
     yield
+    _forget_process_state()
+
+
+def _forget_process_state() -> None:
     _clear_local_cache()
     local_cache.forget_all()
     presence.reset_memory_store()
+    counts.reset()
+    flusher.forget()
+    store.reset_memory_store()
+    metrics.forget_app_keys()
 
 
 def _clear_local_cache() -> None:

@@ -22,14 +22,31 @@ from api.parsers import JSONParser
 from api.scoping import application_snapshot_for_caller
 from api.triggers import DEFAULT_TOPIC, batch_prepare, event_payload, event_prepare, event_topic
 from realtime.events import event_trigger_sync
+from realtime.stats import counts
 
 
 class _TriggerApi(APIView):
     authentication_classes = [JwtAuthentication, SecretTokenAuthentication]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
+    counted: counts.ApiRequest | None = None
+
+    def initial(self, request, *args, **kwargs):
+        self.counted = counts.ApiRequest("rest")
+        super().initial(request, *args, **kwargs)
+
     def _application(self, org: str, app: str):
-        return application_snapshot_for_caller(self.request.user, org, app)
+        application = application_snapshot_for_caller(self.request.user, org, app)
+        self.counted.app_id = application.id
+        return application
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Statistics: every trigger request, answered however (the lean path in
+        # api.fast_triggers counts those it answers itself).
+        if self.counted is not None and request.method == "POST":
+            self.counted.status = response.status_code
+            self.counted.count()
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def _claims(self):
         caller = self.request.user
@@ -41,6 +58,7 @@ class EventTriggerApi(_TriggerApi):
     (default "general") is taken out of either."""
 
     @extend_schema(
+        tags=["events"],
         request={"application/json": dict},
         responses={200: dict},
         parameters=[OpenApiParameter("topic", str, description="default: general")],
@@ -63,7 +81,7 @@ class EventBatchApi(_TriggerApi):
 
         events = EventSerializer(many=True, allow_empty=False)
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    @extend_schema(tags=["events"], request=InputSerializer, responses={200: dict})
     def post(self, request, org: str, app: str):
         application = self._application(org, app)
         data = self.InputSerializer(data=request.data)

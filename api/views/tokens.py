@@ -12,7 +12,11 @@ from api.openapi import ORG, TOKEN, errors
 from api.scoping import caller_is_dashboard_user, secret_token_for_caller
 from api.views.management import ManagementApi
 from organizations.selectors import secret_tokens_for_organization
-from organizations.services import secret_token_create, secret_token_revoke
+from organizations.services import (
+    secret_token_create,
+    secret_token_revoke,
+    secret_token_update,
+)
 
 TAGS = ["tokens"]
 
@@ -20,10 +24,14 @@ TAGS = ["tokens"]
 class SecretTokenSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     label = serializers.CharField()
+    description = serializers.CharField()
     prefix = serializers.CharField(help_text="The token's first characters, to recognise it.")
     created = serializers.DateTimeField()
     created_by = serializers.EmailField(source="created_by.email", default=None, allow_null=True)
-    last_used = serializers.DateTimeField(allow_null=True)
+    last_used = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Last exchanged at POST /api/sessions or used as a Bearer (to the minute).",
+    )
     revoked = serializers.DateTimeField(allow_null=True)
 
 
@@ -57,6 +65,7 @@ class SecretTokenCreateApi(SecretTokenApi):
 
     class InputSerializer(serializers.Serializer):
         label = serializers.CharField(max_length=100, allow_blank=True, default="")
+        description = serializers.CharField(max_length=500, allow_blank=True, default="")
 
     class OutputSerializer(SecretTokenSerializer):
         token = serializers.CharField()
@@ -73,9 +82,12 @@ class SecretTokenCreateApi(SecretTokenApi):
         data.is_valid(raise_exception=True)
         # A token created by another token has no person to credit.
         created_by = request.user if caller_is_dashboard_user(request) else None
+        description = data.validated_data.pop("description")
         secret_token, plaintext = secret_token_create(
             organization=organization, created_by=created_by, **data.validated_data
         )
+        if description:
+            secret_token_update(token=secret_token, description=description)
         secret_token.token = plaintext
         return Response(self.OutputSerializer(secret_token).data, status=status.HTTP_201_CREATED)
 
@@ -92,6 +104,29 @@ class SecretTokenGetApi(SecretTokenApi):
     )
     def get(self, request, org: str, token: str):
         secret_token = self.get_token(request, org, token)
+        return Response(self.OutputSerializer(secret_token).data)
+
+
+class SecretTokenUpdateApi(SecretTokenApi):
+    """Rename or describe a secret token; only the fields sent change."""
+
+    class InputSerializer(serializers.Serializer):
+        label = serializers.CharField(max_length=100, allow_blank=True, required=False)
+        description = serializers.CharField(max_length=500, allow_blank=True, required=False)
+
+    OutputSerializer = SecretTokenSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[ORG, TOKEN],
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400, 401, 403, 404)},
+    )
+    def patch(self, request, org: str, token: str):
+        secret_token = self.get_token(request, org, token)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        secret_token = secret_token_update(token=secret_token, **data.validated_data)
         return Response(self.OutputSerializer(secret_token).data)
 
 

@@ -1,17 +1,18 @@
 """Home page, sign-up and log-in. Log out and password reset are Django's own views."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from organizations import throttle
 from organizations.forms import EmailAuthenticationForm, SignupForm
 from organizations.signup import signup_complete, signup_pending, signup_request
+from organizations.site import public_base_url
 
 
 def home(request):
@@ -32,6 +33,7 @@ def signup(request):
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
             organization_name=form.cleaned_data["organization_name"],
+            base_url=public_base_url(request),
         )
         request.session["signup_email"] = form.cleaned_data["email"]
         return redirect("signup_sent")
@@ -65,11 +67,12 @@ def signup_confirm(request, token: str):
     messages.success(request, f"Welcome! Your organization {organization} is ready.")
     # The plaintext token exists only in this response: it is never stored, so it is
     # rendered here rather than carried through a redirect.
-    return render(
-        request,
-        "organizations/signup_done.html",
-        {"organization": organization, "token_plaintext": plaintext, "site_url": settings.SITE_URL},
-    )
+    base_url = public_base_url(request)
+    context = {"organization": organization, "token_plaintext": plaintext, "site_url": base_url}
+    context["session_snippet"] = render_to_string(
+        "organizations/snippets/welcome_session.txt", {"token": plaintext, "site_url": base_url}
+    ).strip("\n")
+    return render(request, "organizations/signup_done.html", context)
 
 
 class LoginView(auth_views.LoginView):

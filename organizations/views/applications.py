@@ -25,7 +25,7 @@ def application_create(request, *, organization, membership):
             form.add_error(None, error)
         else:
             # The secret is rendered in this response only; later pages show placeholders.
-            context = integration_context(organization, application, app_secret)
+            context = integration_context(request, organization, application, app_secret)
             return render(request, "organizations/application_created.html", context)
     return render(
         request,
@@ -40,7 +40,7 @@ def application_detail(request, *, organization, membership, app_key: str):
     application = found_or_404(
         selectors.application_get(organization=organization, ident=app_key, include_archived=True)
     )
-    context = integration_context(organization, application)
+    context = integration_context(request, organization, application)
     context["membership"] = membership
     return render(request, "organizations/application_detail.html", context)
 

@@ -6,14 +6,23 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from organizations import selectors, services
+from organizations import live, selectors, services
 from organizations.forms import OrganizationForm
 from organizations.views.access import organization_view
 
 
 @login_required
 def dashboard(request):
-    organizations = selectors.organizations_for_user(request.user)
+    """Each organization with its active applications and their open connections now."""
+    organizations = list(selectors.organizations_for_user(request.user))
+    applications = selectors.active_applications_of(organizations)
+    counts = live.connection_counts(app.pk for app in applications)
+    for organization in organizations:
+        organization.active_applications = [
+            app for app in applications if app.organization_id == organization.pk
+        ]
+    for app in applications:
+        app.connections_now = counts.get(app.pk)
     return render(request, "organizations/dashboard.html", {"organizations": organizations})
 
 

@@ -8,11 +8,9 @@ here once with the real values; the page prints each one (escaped) in its own
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import urlsplit
-
-from django.conf import settings
 from django.template.loader import render_to_string
+
+from organizations.site import public_endpoint
 
 # Stands in for the app secret on every page but the one shown at creation.
 SECRET_PLACEHOLDER = "YOUR_APP_SECRET"
@@ -35,49 +33,14 @@ SNIPPETS = (
 )
 
 
-@dataclass(frozen=True)
-class PublicEndpoint:
-    """Where customers' browsers and servers reach this server (HTTP API and WebSockets)."""
-
-    scheme: str  # "http" or "https"
-    host: str
-    port: int
-
-    @property
-    def tls(self) -> bool:
-        return self.scheme == "https"
-
-    @property
-    def netloc(self) -> str:
-        """host, or host:port when the port is not the scheme's default."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        default = 443 if self.tls else 80
-        return host if self.port == default else f"{host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://{self.netloc}"
-
-
-def public_endpoint() -> PublicEndpoint:
-    """The one place that decides the host, port and TLS the dashboard tells customers.
-
-    It reads SITE_URL, the public base URL the operator sets (README: "Configuration"),
-    because behind a load balancer the request's own host and scheme can be internal ones.
-    """
-    site = urlsplit(settings.SITE_URL)
-    scheme = "https" if site.scheme == "https" else "http"
-    port = site.port or (443 if scheme == "https" else 80)
-    return PublicEndpoint(scheme=scheme, host=site.hostname or "127.0.0.1", port=port)
-
-
-def integration_context(organization, application, app_secret: str | None = None) -> dict:
+def integration_context(request, organization, application, app_secret: str | None = None) -> dict:
     """Template context of an application page: credentials, endpoint and rendered snippets.
 
-    `app_secret` is given only on the page that creates the application (the one time it is
-    shown); elsewhere the snippets that need it carry SECRET_PLACEHOLDER.
+    `app_secret` is given only on the pages that create the application or rotate its
+    secret (the one time it is shown); elsewhere the snippets carry SECRET_PLACEHOLDER.
+    Every URL is where the reader reached this page (organizations.site).
     """
-    endpoint = public_endpoint()
+    endpoint = public_endpoint(request)
     values = {
         "organization": organization,
         "application": application,

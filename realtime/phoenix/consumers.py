@@ -10,9 +10,11 @@ import logging
 from redis.exceptions import RedisError
 
 from realtime import errors
+from realtime.capacity import admission
 from realtime.identity import token_from_subprotocols
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.handler import PhoenixHandler
+from realtime.stats.refusals import count_refusal
 from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
@@ -24,18 +26,22 @@ class PhoenixSocketConsumer(HandlerConsumer):
         params = query_params(self.scope)
         subprotocols = self.scope.get("subprotocols") or []
         try:
-            identity, serializer = await aidentify_connection(
-                params,
-                header(self.scope, b"origin"),
-                lambda: token_from_subprotocols(subprotocols),
-            )
-            handler = PhoenixHandler(identity, serializer, self.write, self.close_with, self.direct)
-            await handler.admit()
+            with admission(self.scope):
+                identity, serializer = await aidentify_connection(
+                    params,
+                    header(self.scope, b"origin"),
+                    lambda: token_from_subprotocols(subprotocols),
+                )
+                handler = PhoenixHandler(
+                    identity, serializer, self.write, self.close_with, self.direct
+                )
+                await handler.admit()
         except (errors.ProtocolError, RedisError) as e:
             e = refusal(e)
-            # Logged without the token; the client only sees the 403.
+            # Logged without the token; the client only sees the HTTP status.
             logger.info("refused socket for app %r: %s", params.get("app_key"), e.detail)
-            await self.close()
+            await count_refusal(params.get("app_key"), e)
+            await self.refuse_upgrade(e)
             return
         self.handler = handler
         await self.accept("phoenix" if "phoenix" in subprotocols else None)

@@ -12,9 +12,11 @@ import logging
 from redis.exceptions import RedisError
 
 from realtime import errors
+from realtime.capacity import admission
 from realtime.identity import aidentify_app
 from realtime.pusher import protocol
 from realtime.pusher.handler import PusherHandler
+from realtime.stats.refusals import count_refusal
 from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
@@ -36,13 +38,15 @@ class PusherSocketConsumer(HandlerConsumer):
         await self.accept()
         app_key = self.scope["url_route"]["kwargs"]["app_key"]
         try:
-            _protocol_version(self.scope)
-            identity = await aidentify_app(app_key, header(self.scope, b"origin"))
-            handler = PusherHandler(identity, self.write, self.close_with, self.direct)
-            await handler.admit()
+            with admission(self.scope):
+                _protocol_version(self.scope)
+                identity = await aidentify_app(app_key, header(self.scope, b"origin"))
+                handler = PusherHandler(identity, self.write, self.close_with, self.direct)
+                await handler.admit()
         except (errors.ProtocolError, RedisError) as e:
             e = refusal(e)
             logger.info("refused Pusher socket for app %r: %s", app_key[:32], e.detail)
+            await count_refusal(app_key, e)
             await self.write(protocol.error(e.code, e.detail))
             await self.close(code=e.code)
             return

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from realtime import errors
+from realtime.applications import AppSnapshot, app_snapshot_async
 from realtime.connection import Close, Connection, Write
 from realtime.events import event_from_data, event_publish
 from realtime.identity import Identity
@@ -116,7 +117,8 @@ class PusherHandler:
             await self._send(protocol.subscription_error(channel, kind, e.detail, status))
 
     async def _join(self, channel: str, kind: ChannelKind, data: dict) -> None:
-        member = self._authorize(channel, kind, data)
+        app = await self._current_app() if kind.signed else self.app
+        member = self._authorize(app, channel, kind, data)
         if kind.signed:  # signed by the backend: this socket is no longer anonymous
             await self.connection.vouched_for()
         if channel not in self.channels:
@@ -142,7 +144,14 @@ class PusherHandler:
         if kind.cache:
             await self._send_cached(channel)
 
-    def _authorize(self, channel: str, kind: ChannelKind, data: dict) -> tuple[str, dict] | None:
+    async def _current_app(self) -> AppSnapshot:
+        """The application as it is now, for checking signatures: its secret may have been
+        rotated since this socket connected (remembered in this process for a second)."""
+        return await app_snapshot_async(self.app.app_key) or self.app
+
+    def _authorize(
+        self, app: AppSnapshot, channel: str, kind: ChannelKind, data: dict
+    ) -> tuple[str, dict] | None:
         """Check the channel's signature; return the presence member (user_id, user_info)."""
         if kind.user:
             if channel != user_topic(self.connection.user_id or ""):
@@ -153,10 +162,12 @@ class PusherHandler:
         channel_data = data.get("channel_data") if kind.presence else None
         if kind.presence and not isinstance(channel_data, str):
             raise errors.Unauthorized("presence channels need channel_data (a JSON string)")
-        app = self.app
         auth = data.get("auth")
-        if not signatures.channel_auth_valid(
-            app.app_key, app.secret, auth, self.socket_id, channel, channel_data
+        if not any(
+            signatures.channel_auth_valid(
+                app.app_key, secret, auth, self.socket_id, channel, channel_data
+            )
+            for secret in app.verifying_secrets()
         ):
             raise errors.Unauthorized(f"Invalid signature: expected HMAC for {channel!r}")
         return _member(channel_data) if kind.presence else None
@@ -178,9 +189,12 @@ class PusherHandler:
     async def _signin(self, message: Message) -> None:
         data = _object(message.data)
         user_data = data.get("user_data")
-        app = self.app
-        if not isinstance(user_data, str) or not signatures.user_auth_valid(
-            app.app_key, app.secret, data.get("auth"), self.socket_id, user_data
+        app = await self._current_app()
+        if not isinstance(user_data, str) or not any(
+            signatures.user_auth_valid(
+                app.app_key, secret, data.get("auth"), self.socket_id, user_data
+            )
+            for secret in app.verifying_secrets()
         ):
             await self._refuse_signin("Invalid signature for pusher:signin")
             return

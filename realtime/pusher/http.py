@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from redis.exceptions import RedisError
 
+from realtime.http_body import body_read
 from realtime.messages import json_text
 from realtime.pusher import http_errors as errors
 from realtime.pusher.http_auth import (
@@ -36,6 +37,7 @@ from realtime.pusher.http_auth import (
 from realtime.pusher.http_channels import channel_show, channel_users, channels_list
 from realtime.pusher.http_events import trigger, trigger_batch
 from realtime.pusher.http_users import terminate_connections
+from realtime.stats import counts, flusher
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,15 @@ def _forget_body_limit(**kwargs) -> None:
 
 async def pusher_http_api(scope, receive, send) -> None:
     """The ASGI application (HTTP scopes only)."""
+    answered = counts.ApiRequest("pusher")
+    try:
+        await _answer(scope, receive, send, answered)
+    finally:
+        answered.count()
+        flusher.keep_flushing()
+
+
+async def _answer(scope, receive, send, answered: counts.ApiRequest) -> None:
     method, path = scope["method"], scope["path"]
     try:
         view, path_args = _route(method, path)
@@ -95,17 +106,22 @@ async def pusher_http_api(scope, receive, send) -> None:
         else:
             app = await application_by_key(params)
         check_signature(app, method, path, params, body)
+        answered.app_id = app.id
         answer = await view(SignedRequest(app, params, body), **path_args)
     except errors.HttpApiError as e:
         logger.info("Pusher HTTP API refused %s %s: %s %s", method, path, e.status, e.code)
+        answered.status = e.status
         await _respond(send, e.status, _error(e), e.headers)
     except STORE_FAULTS as e:
         logger.warning("Pusher HTTP API: store fault on %s %s: %r", method, path, e)
+        answered.status = 503
         await _respond(send, 503, _error(errors.Unavailable()), errors.Unavailable.headers)
     except Exception:
         logger.exception("Pusher HTTP API: %s %s failed", method, path)
+        answered.status = 500
         await _respond(send, 500, _error(errors.ServerError()))
     else:
+        answered.status = 200
         await _respond(send, 200, answer)
 
 
@@ -126,18 +142,13 @@ async def _read_body(scope, receive) -> bytes | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length" and value.isdigit() and int(value) > limit:
             raise errors.BodyTooLarge(f"Request bodies are limited to {limit} bytes.")
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise errors.BodyTooLarge(f"Request bodies are limited to {limit} bytes.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    read = await body_read(receive, limit)
+    if read is None:
+        return None
+    body, complete = read
+    if not complete or len(body) > limit:
+        raise errors.BodyTooLarge(f"Request bodies are limited to {limit} bytes.")
+    return body
 
 
 def _query(query_string: bytes) -> dict[str, str]:

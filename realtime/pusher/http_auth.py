@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.dispatch import receiver
 
+from organizations.signals import application_changed
 from realtime.applications import AppSnapshot, app_is_archived, app_snapshot
 from realtime.pusher import http_errors as errors
 from realtime.pusher.signatures import body_md5, request_signature_valid, request_string
@@ -65,6 +67,13 @@ _known: dict[str, _Known] = {}
 def forget_applications() -> None:
     """Drop this process's snapshots (tests reuse ids once their database is rolled back)."""
     _known.clear()
+
+
+@receiver(application_changed, dispatch_uid="pusher-http-forget-application")
+def _forget_application(sender, application, **kwargs) -> None:
+    """An application's secret or state changed: this process forgets it at once."""
+    _known.pop(application.app_key, None)
+    _known.pop(str(application.app_id), None)
 
 
 def _lookup(ident: str) -> tuple[AppSnapshot | None, bool]:
@@ -126,7 +135,9 @@ def check_signature(
             raise errors.BodyMd5Mismatch("body_md5 is required when the request has a body.")
         if not hmac.compare_digest(given_md5.encode(), body_md5(body).encode()):
             raise errors.BodyMd5Mismatch("body_md5 is not the MD5 of the body.")
-    if not request_signature_valid(app.secret, method, path, params):
+    if not any(
+        request_signature_valid(secret, method, path, params) for secret in app.verifying_secrets()
+    ):
         # What to sign is no secret, and saying it is the quickest help to a library author.
         expected = request_string(method, path, params)
         raise errors.AuthFailed(

@@ -23,8 +23,10 @@ from collections.abc import Callable
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.dispatch import receiver
 
 from organizations.local_cache import LocalMemo, seconds_within
+from organizations.signals import application_changed
 from organizations.webhook_log import webhook_delivery_record
 from realtime import notifications
 from realtime.applications import AppSnapshot, app_snapshot_by_pk
@@ -165,6 +167,12 @@ async def _record(app, url, events, status, attempts, counted, error=None) -> No
 
 
 _snapshots = LocalMemo(lambda: seconds_within(settings.EXPUSHER_APP_CACHE_SECONDS))
+
+
+@receiver(application_changed, dispatch_uid="webhooks-forget-application")
+def _forget_application(sender, application, **kwargs) -> None:
+    """A secret rotated or the application archived: sign and send as it is now."""
+    _snapshots.forget(("pk", application.pk))
 
 
 async def snapshot_of(app: int) -> AppSnapshot | None:

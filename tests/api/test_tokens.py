@@ -56,6 +56,7 @@ def test_it_lists_the_organizations_tokens_newest_first(
     assert set(listed[1]) == {
         "id",
         "label",
+        "description",
         "prefix",
         "created",
         "created_by",

@@ -59,8 +59,12 @@ class PusherApp:
     token: str | None = None  # ExPusher only: the organization's secret token
 
     @classmethod
-    def bootstrap(cls, server: live.LiveServer, name: str = "Pushco") -> PusherApp:
-        creds = live.bootstrap(server.server_env, name, f"ops@{name.lower()}.test", app="Chat")
+    def bootstrap(
+        cls, server: live.LiveServer, name: str = "Pushco", password: str | None = None
+    ) -> PusherApp:
+        """A new organization (its admin: ops@{name}.test) with one application, "Chat"."""
+        email = f"ops@{name.lower()}.test"
+        creds = live.bootstrap(server.server_env, name, email, app="Chat", password=password)
         return cls(
             app_id=str(creds["app_id"]),
             key=creds["app_key"],

@@ -9,12 +9,12 @@ do, and let phoenix's own `longPollFallbackMs` logic switch transports.
 
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.e2e.conftest import PhoenixNode, Tenant, session_jwt, trigger, wait_until
 from tests.support import live
+from tests.support.proxy import HttpProxy
 
 pytestmark = pytest.mark.e2e
 
@@ -141,54 +141,30 @@ def test_a_refused_long_poll_client_is_told_403_and_stops(longpoll, lp_server, l
     assert bad.split(".")[1] not in log and bad.split(".")[2] not in log
 
 
-class WebSocketBlockingProxy:
+class WebSocketBlockingProxy(HttpProxy):
     """Forwards plain HTTP to a live server; refuses or swallows WebSocket upgrades."""
 
     def __init__(self, server: live.LiveServer, upgrades: str):
+        self.server, self.upgrades = server, upgrades
         self.upgrades_seen = 0
         self.paths: list[str] = []
         self.released = threading.Event()
-        proxy = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def _forward(self):
-                proxy.paths.append(self.path)
-                if self.headers.get("Upgrade", "").lower() == "websocket":
-                    proxy.upgrades_seen += 1
-                    if upgrades == "refuse":
-                        self.send_error(403, "WebSockets are blocked here")
-                    else:  # "hang": no answer until the test is over
-                        proxy.released.wait(30)
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                skip = {"host", "connection", "content-length", "transfer-encoding"}
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
-                status, answer, data = server.request(
-                    self.command, self.path, body=body, headers=headers, timeout=30
-                )
-                self.send_response(status)
-                for name, value in answer.items():
-                    if name.lower() not in skip:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_OPTIONS = _forward
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def route(self, request) -> live.LiveServer | None:
+        self.paths.append(request.path)
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return self.server
+        self.upgrades_seen += 1
+        if self.upgrades == "refuse":
+            request.send_error(403, "WebSockets are blocked here")
+        else:  # "hang": no answer until the test is over
+            self.released.wait(30)
+        return None
 
     def close(self) -> None:
         self.released.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().close()
 
 
 @pytest.mark.parametrize("upgrades", ["hang", "refuse"])

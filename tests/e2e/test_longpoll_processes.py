@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.conftest import Tenant, session_jwt, trigger
 from tests.e2e.test_longpoll_client import LongPollNode
 from tests.support import live
+from tests.support.proxy import HttpProxy
 
 pytestmark = pytest.mark.e2e
 
@@ -27,57 +28,27 @@ WINDOW_MS = 1000
 EVENTS = 30
 
 
-class RoundRobinBalancer:
+class RoundRobinBalancer(HttpProxy):
     """An HTTP proxy that sends each GET, and each POST, to the next server in turn."""
 
     def __init__(self, servers: list[live.LiveServer]):
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         self.servers = servers
         self.turns = {"GET": 0, "POST": 0, "OPTIONS": 0}
         self.routed: list[tuple[str, bool, int]] = []  # (method, with a token, server index)
         self._lock = threading.Lock()
-        balancer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def _forward(self):
-                with balancer._lock:
-                    index = balancer.turns[self.command] % len(balancer.servers)
-                    balancer.turns[self.command] += 1
-                    has_token = "token" in parse_qs(urlsplit(self.path).query)
-                    balancer.routed.append((self.command, has_token, index))
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                skip = {"host", "connection", "content-length", "transfer-encoding"}
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
-                status, answer, data = balancer.servers[index].request(
-                    self.command, self.path, body=body, headers=headers, timeout=30
-                )
-                self.send_response(status)
-                for name, value in answer.items():
-                    if name.lower() not in skip:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_OPTIONS = _forward
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.ws_url = f"ws://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def route(self, request) -> live.LiveServer:
+        with self._lock:
+            index = self.turns[request.command] % len(self.servers)
+            self.turns[request.command] += 1
+            has_token = "token" in parse_qs(urlsplit(request.path).query)
+            self.routed.append((request.command, has_token, index))
+        return self.servers[index]
 
     def served(self, method: str, index: int) -> int:
         """How many requests of a session (with a token) went to server `index`."""
         return sum(1 for m, token, i in self.routed if m == method and token and i == index)
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -182,8 +182,8 @@ def test_a_redis_restart_heals_delivery_presence_counts_and_quota(phoenix, redis
         started = time.monotonic()
         status, headers, raw = a.post("/api/sessions", body={"token": tenant.token})
         _refused_fast((status, headers, json.loads(raw)), started)
-        # A new socket is refused as any refusal is (403 on a Phoenix upgrade), not a 500.
-        assert upgrade_status(a, extra) == 403
+        # A new socket is refused with the retryable answer (503 on a Phoenix upgrade).
+        assert upgrade_status(a, extra) == 503
         # A frame that needs Redis closes its socket with 4100 (back off, reconnect).
         time.sleep(RECONCILE + 0.5)  # the process has seen Redis go
         prober.send("join", topic="room:2")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import WAIT, Tenant, session_jwt, socket_path, trigger
+from tests.e2e.conftest import WAIT, Tenant, metric, session_jwt, socket_path, trigger
 from tests.support import live
 
 pytestmark = pytest.mark.e2e
@@ -85,18 +85,13 @@ def test_a_socket_that_stops_reading_is_cut_off_and_others_get_everything(
     for n in range(EVENTS):
         assert reader.expect("message", event="blob")["payload"]["n"] == str(n)
     deadline = time.monotonic() + WAIT
-    metric = ""
+    closes = 0.0
     while time.monotonic() < deadline:
-        _, _, metrics = slow_server.get("/metrics")
-        metric = next(
-            line
-            for line in metrics.decode().splitlines()
-            if line.startswith("expusher_slow_reader_closes_total")
-        )
-        if metric.endswith(" 1"):
+        closes = metric(slow_server, "expusher_slow_reader_closes_total")
+        if closes == 1:
             break
         time.sleep(0.2)
-    assert metric == "expusher_slow_reader_closes_total 1"
+    assert closes == 1
     # The stalled socket is gone on the server's side: reading now ends at its close.
     stalled.settimeout(WAIT)
     received = b""

@@ -45,7 +45,11 @@ OWNER_POSTS = {
     "application_detail": ({}, 405),
     "application_update": (APPLICATION_SETTINGS, 302),
     "application_archive": ({"confirm_name": "Alice Chat"}, 302),
+    "application_secret_rotate": ({"grace_seconds": "60"}, 200),
+    # An application that is not archived: nothing changes.
+    "application_unarchive": ({}, 302),
     "secret_token_create": ({"label": "deploy"}, 200),
+    "secret_token_update": ({"label": "renamed", "description": "on the web servers"}, 302),
     "secret_token_revoke": ({}, 302),
     "member_add": ({"email": "dave@example.org", "role": "member"}, 302),
     "member_update": ({"role": "admin"}, 302),
@@ -76,11 +80,18 @@ def _snapshot(organization) -> dict:
         "organization": (organization.name, organization.archived),
         "applications": sorted(
             Application.objects.filter(organization=organization).values_list(
-                "app_key", "name", "archived", "allowed_origins", "anonymous_listen"
+                "app_key",
+                "name",
+                "archived",
+                "allowed_origins",
+                "anonymous_listen",
+                "secret_encrypted",
             )
         ),
         "tokens": sorted(
-            SecretToken.objects.filter(organization=organization).values_list("pk", "revoked")
+            SecretToken.objects.filter(organization=organization).values_list(
+                "pk", "revoked", "label", "description"
+            )
         ),
         "memberships": sorted(
             Membership.objects.filter(organization=organization).values_list("user_id", "role")

@@ -33,6 +33,16 @@ TLS = {"site_url": "https://push.example.com", "host": "push.example.com", "port
 PLAIN = {"site_url": "http://127.0.0.1:8000", "host": "127.0.0.1", "port": 8000}
 
 
+def _reached_at(site: dict, settings) -> dict:
+    """Test client arguments for a request that reached the server at site["site_url"]:
+    every URL on the page is the one the reader used (organizations.site)."""
+    tls = site["site_url"].startswith("https")
+    netloc = site["site_url"].split("://", 1)[1]
+    settings.ALLOWED_HOSTS = [site["host"]]
+    settings.SITE_URL = "http://elsewhere.example"  # the request wins over SITE_URL
+    return {"HTTP_HOST": netloc, "secure": tls}
+
+
 def _detail_url(organization, application) -> str:
     return reverse(
         "application_detail", kwargs={"org": organization.slug, "app_key": application.app_key}
@@ -137,11 +147,10 @@ def _assert_snippets(page: str, application, *, host, port, tls, secret) -> dict
 def test_it_shows_members_the_pusher_credentials_and_snippets(
     bob_client, alice_org, alice_app_and_secret, settings, site
 ):
-    settings.SITE_URL = site["site_url"]
     application, secret = alice_app_and_secret
     tls = site["site_url"].startswith("https")
 
-    response = bob_client.get(_detail_url(alice_org, application))
+    response = bob_client.get(_detail_url(alice_org, application), **_reached_at(site, settings))
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -168,10 +177,9 @@ def test_it_shows_members_the_pusher_credentials_and_snippets(
 
 
 def test_the_page_creating_the_application_fills_in_its_secret(alice_client, alice_org, settings):
-    settings.SITE_URL = PLAIN["site_url"]
     url = reverse("application_create", kwargs={"org": alice_org.slug})
 
-    response = alice_client.post(url, {"name": "Scores"})
+    response = alice_client.post(url, {"name": "Scores"}, **_reached_at(PLAIN, settings))
 
     assert response.status_code == 200
     application = Application.objects.get(organization=alice_org, name="Scores")

@@ -6,15 +6,15 @@ from organizations.selectors import application_secret
 from tests.organizations.snippets import page_snippets
 
 
-def _create(client, organization, name="Live Scores"):
+def _create(client, organization, name="Live Scores", **request):
     url = reverse("application_create", kwargs={"org": organization.slug})
-    return client.post(url, {"name": name})
+    return client.post(url, {"name": name}, **request)
 
 
 def test_it_creates_an_application_and_shows_its_credentials(alice_client, alice_org, settings):
-    settings.SITE_URL = "https://push.example.com"
+    settings.ALLOWED_HOSTS = ["push.example.com"]
 
-    response = _create(alice_client, alice_org)
+    response = _create(alice_client, alice_org, HTTP_HOST="push.example.com", secure=True)
 
     assert response.status_code == 200
     application = Application.objects.get(organization=alice_org, name="Live Scores")
@@ -22,7 +22,7 @@ def test_it_creates_an_application_and_shows_its_credentials(alice_client, alice
     assert application.app_key in page
     assert str(application.app_id) in page
     assert application_secret(application) in page
-    # Copy-paste snippets point at SITE_URL, for server and browser.
+    # Copy-paste snippets point where the page was reached, for server and browser.
     assert "https://push.example.com/api/sessions" in page
     assert (
         f"https://push.example.com/api/organizations/{alice_org.slug}/applications/"

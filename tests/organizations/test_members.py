@@ -14,9 +14,12 @@ def _add(client, organization, email, role="member"):
 
 
 def test_it_invites_a_new_user_by_email(alice_client, alice_org, mailoutbox, settings, client):
-    settings.SITE_URL = "https://push.example.com"
+    settings.ALLOWED_HOSTS = ["push.example.com", "testserver"]
+    settings.SITE_URL = "http://elsewhere.example"  # the inviter's request wins
 
-    response = _add(alice_client, alice_org, "Dave@Example.org", role="admin")
+    url = reverse("member_add", kwargs={"org": alice_org.slug})
+    request = {"HTTP_HOST": "push.example.com", "secure": True}
+    response = alice_client.post(url, {"email": "Dave@Example.org", "role": "admin"}, **request)
 
     assert response.status_code == 302
     dave = User.objects.get(email="dave@example.org")

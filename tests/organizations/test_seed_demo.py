@@ -47,7 +47,13 @@ def test_it_is_idempotent_but_issues_a_fresh_token_each_run():
     assert Application.objects.filter(name="Demo Chat").count() == 1
     assert (second["organization"], second["app_key"]) == (first["organization"], first["app_key"])
     assert second["token"] != first["token"]
+    # One live seed_demo token at a time: the run revokes the one before it.
     assert SecretToken.objects.filter(organization__name="Demo").count() == 2
+    assert selectors.secret_token_authenticate(first["token"]) is None
+    assert selectors.secret_token_authenticate(second["token"]) is not None
+    third = seed()
+    live = SecretToken.objects.filter(organization__name="Demo", revoked__isnull=True)
+    assert [t.prefix for t in live] == [third["token"][: len(live[0].prefix)]]
     # Secrets shown at creation are not repeated, and the password is left alone.
     assert second["app_secret"] is None
     assert second["password"] is None

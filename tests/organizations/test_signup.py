@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from organizations.models import Membership, Organization, SecretToken
 from tests.conftest import PASSWORD
+from tests.organizations.snippets import page_snippets
 
 User = get_user_model()
 
@@ -200,3 +201,32 @@ def test_it_redirects_a_logged_in_user_to_the_dashboard(alice_client):
 
     assert response.status_code == 302
     assert response.url == reverse("dashboard")
+
+
+def test_links_and_the_welcome_snippet_name_the_host_the_reader_used(
+    client, alice, db, mailoutbox, settings
+):
+    settings.ALLOWED_HOSTS = ["push.example.com"]
+    settings.SITE_URL = "http://elsewhere.example"
+    site = {"HTTP_HOST": "push.example.com", "secure": True}
+    data = {
+        "email": "dana@example.org",
+        "password1": "a long enough passphrase",
+        "password2": "a long enough passphrase",
+        "organization_name": "Dana Labs",
+    }
+    client.post(reverse("signup"), data, **site)
+    client.post(reverse("signup"), {**data, "email": "alice@example.org"}, **site)
+
+    confirm, existing = mailoutbox[-2].body, mailoutbox[-1].body
+    assert "https://push.example.com/signup/confirm/" in confirm
+    assert "https://push.example.com/accounts/login/" in existing
+    assert "elsewhere" not in confirm + existing
+    done = client.post(_link(mailoutbox[-2]), **site)
+    token = _shown_token(done)
+    snippet = page_snippets(done.content.decode())["welcome-session"]
+    assert snippet.splitlines() == [
+        f'export EXPUSHER_TOKEN="{token}"',
+        "curl -sS --fail-with-body -X POST https://push.example.com/api/sessions"
+        ' -d "token=$EXPUSHER_TOKEN"',
+    ]

@@ -4,7 +4,8 @@
 
 scripts/serve runs this on every start. It is idempotent: the user demo@example.org, the
 organization "Demo" and the application "Demo Chat" are created once and reused afterwards.
-Each run issues a fresh secret token, since a stored one can never be shown again.
+Each run issues a fresh secret token, since a stored one can never be shown again, and
+revokes the one the previous run issued: one live seed_demo token at a time.
 """
 
 import json
@@ -14,12 +15,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from organizations import bootstrap
+from organizations import bootstrap, services
 from organizations.management.commands.bootstrap_org import validation_message
+from organizations.models import SecretToken
 
 DEMO_EMAIL = "demo@example.org"
 DEMO_ORGANIZATION = "Demo"
 DEMO_APPLICATION = "Demo Chat"
+TOKEN_LABEL = "seed_demo"
 
 
 class Command(BaseCommand):
@@ -51,10 +54,11 @@ class Command(BaseCommand):
                 password_reset=chosen is not None,
                 app_name=DEMO_APPLICATION,
                 app_reuse=True,
-                label="seed_demo",
+                label=TOKEN_LABEL,
             )
         except ValidationError as error:
             raise CommandError(validation_message(error)) from None
+        _revoke_earlier_tokens(result.token)
 
         if chosen is not None:
             password = chosen
@@ -95,6 +99,15 @@ class Command(BaseCommand):
                 f"  app_key:       {data['app_key']}",
                 f"  app_id:        {data['app_id']}",
                 f"  app_secret:    {app_secret}",
-                f"  Secret token:  {data['token']}  (new on every run)",
+                f"  Secret token:  {data['token']}  (new on every run; the last one is revoked)",
             ]
         )
+
+
+def _revoke_earlier_tokens(token: SecretToken) -> None:
+    """Revoke the tokens earlier runs issued (their plaintext was printed and is lost)."""
+    earlier = SecretToken.objects.filter(
+        organization=token.organization, label=TOKEN_LABEL, revoked__isnull=True
+    ).exclude(pk=token.pk)
+    for old in earlier:
+        services.secret_token_revoke(token=old)
