@@ -20,6 +20,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -113,15 +114,18 @@ class Sender:
             await self.queue.done(batch)
         elif at > batch.since + settings.EXPUSHER_WEBHOOK_RETRY_SECONDS:
             logger.warning(
-                "webhook batch %s of app %s dropped after %d attempts: %s",
+                "webhook batch %s of app %s (%d events) dropped after %d attempts to %s",
                 batch.id,
                 batch.app,
+                len(batch.events),
                 attempts,
-                ", ".join(failed),
+                # Host names only: a URL's path or query may hold the customer's token.
+                ", ".join(urlsplit(url).hostname or "?" for url in failed),
             )
             await self.queue.done(batch)
+            why = f"dropped after {attempts} attempts"
             for url in failed:
-                await _record(batch.app, url, batch.events, None, attempts, "dropped")
+                await _record(batch.app, url, batch.events, None, attempts, "dropped", why)
         else:
             again = Batch(batch.id, batch.app, batch.events, batch.since, attempts, failed)
             await self.queue.retry(batch, again, at)

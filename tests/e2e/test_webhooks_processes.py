@@ -20,6 +20,7 @@ from collections import Counter
 
 import pytest
 
+from organizations.validators import WEBHOOK_EVENTS
 from tests.e2e.pusher_support import PusherApp, unique
 from tests.support import live
 from tests.support.webhook_receiver import (
@@ -35,15 +36,7 @@ TTL = 3
 VACATE_DELAY = 1.0
 TIMEOUT = 1.0  # EXPUSHER_WEBHOOK_TIMEOUT_SECONDS: a taken batch's lease is 2 × this + 5 s
 SETTLE = 2 * VACATE_DELAY + 1  # after this, whatever was to be told has been
-EVENTS = [
-    "channel_occupied",
-    "channel_vacated",
-    "member_added",
-    "member_removed",
-    "client_event",
-    "cache_miss",
-    "subscription_count",
-]
+EVENTS = list(WEBHOOK_EVENTS)  # every kind, subscription_count too
 
 
 def _env(tmp_path_factory, name: str) -> live.ServerEnv:
