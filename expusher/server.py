@@ -443,6 +443,13 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def send_webhooks() -> None:
+    """Every serving process sends its applications' webhooks (realtime.pusher.webhooks)."""
+    from realtime.pusher import webhooks
+
+    webhooks.install()
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expusher.settings")
     choose_event_loop()  # before daphne is imported: it creates its loop on import
@@ -464,6 +471,7 @@ def main() -> None:
     skip_form_parsing()
     freeze_startup_heap()  # loads Django: what follows may import models
     pusher_api_fast_path()
+    send_webhooks()
     drain_on_shutdown()
     CommandLineInterface().run(daphne_arguments(sys.argv[1:]))
 

@@ -285,6 +285,19 @@ EXPUSHER_MAX_CHANNELS_PER_TRIGGER = 100  # Pusher's limit per trigger
 EXPUSHER_LONGPOLL_WINDOW_MS = env.int("EXPUSHER_LONGPOLL_WINDOW_MS", default=10000)
 # A crashed process's presence entries disappear within this many seconds.
 EXPUSHER_PRESENCE_TTL_SECONDS = env.int("EXPUSHER_PRESENCE_TTL_SECONDS", default=60)
+# A topic whose last subscriber left is vacated (channel_vacated) this much later, unless
+# it gained one meanwhile: a page reload tells nothing.
+EXPUSHER_VACATE_DELAY_SECONDS = env.float("EXPUSHER_VACATE_DELAY_SECONDS", default=3.0)
+
+# Webhooks (realtime.pusher.webhooks): events of one application are gathered for
+# BATCH_SECONDS and POSTed together; a POST that gets no answer within TIMEOUT_SECONDS or a
+# non-2xx one is retried with exponential backoff for RETRY_SECONDS, then dropped.
+EXPUSHER_WEBHOOK_BATCH_SECONDS = env.float("EXPUSHER_WEBHOOK_BATCH_SECONDS", default=1.0)
+EXPUSHER_WEBHOOK_TIMEOUT_SECONDS = env.float("EXPUSHER_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+EXPUSHER_WEBHOOK_RETRY_SECONDS = env.float("EXPUSHER_WEBHOOK_RETRY_SECONDS", default=300.0)
+# Webhook targets on loopback, private, link-local or metadata addresses are refused unless
+# DEBUG or this is on (a tenant must not make the service call its own network).
+EXPUSHER_WEBHOOK_ALLOW_PRIVATE = env.bool("EXPUSHER_WEBHOOK_ALLOW_PRIVATE", default=False)
 # Pusher protocol: after this many silent seconds a ping goes out (both ways; told to the
 # client in pusher:connection_established), and a socket that then stays silent for
 # EXPUSHER_PUSHER_PONG_TIMEOUT seconds is closed with 4201.
@@ -301,4 +314,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # httpx logs each request's URL at INFO: a webhook URL may carry a customer's token.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }

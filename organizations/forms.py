@@ -6,7 +6,12 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from organizations.credentials import MAX_SECRET_GRACE_SECONDS
 from organizations.models import Membership
-from organizations.validators import origin_normalize, topic_pattern_validate
+from organizations.validators import (
+    WEBHOOK_EVENTS,
+    origin_normalize,
+    topic_pattern_validate,
+    webhook_url_validate,
+)
 
 User = get_user_model()
 
@@ -152,7 +157,21 @@ class ApplicationSettingsForm(forms.Form):
         max_length=200,
         assume_scheme="https",
         label="Webhook URL",
-        help_text="Not in effect: this build sends no webhooks yet; the URL is kept.",
+        validators=[webhook_url_validate],
+    )
+    webhook_extra_urls = LinesField(
+        item_validator=webhook_url_validate,
+        label="More webhook URLs",
+        help_text="Each gets every webhook too; one http(s) URL per line, at most 4.",
+    )
+    webhook_events = forms.MultipleChoiceField(
+        required=False,
+        choices=[(event, event) for event in WEBHOOK_EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The webhook events to send.",
+    )
+    webhooks_enabled = forms.BooleanField(
+        required=False, label="Send webhooks", help_text="Off: nothing is sent; URLs are kept."
     )
 
 

@@ -8,9 +8,20 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from organizations.validators import (
+    WEBHOOK_EVENTS,
+    webhook_events_validate,
+    webhook_extra_urls_validate,
+    webhook_url_validate,
+)
+
 
 def default_anonymous_listen() -> list[str]:
     return ["public:*"]
+
+
+def default_webhook_events() -> list[str]:
+    return [event for event in WEBHOOK_EVENTS if event != "subscription_count"]
 
 
 class Organization(models.Model):
@@ -79,13 +90,26 @@ class Application(models.Model):
     client_push_rate = models.PositiveIntegerField(
         default=10, help_text="Client pushes per second per socket."
     )
-    webhook_url = models.URLField(blank=True)
+    # Webhooks: POSTed to webhook_url and to each of webhook_extra_urls (http or https).
+    webhook_url = models.URLField(blank=True, validators=[webhook_url_validate])
+    webhook_extra_urls = models.JSONField(
+        default=list, blank=True, validators=[webhook_extra_urls_validate]
+    )
+    webhook_events = models.JSONField(
+        default=default_webhook_events, blank=True, validators=[webhook_events_validate]
+    )
+    webhooks_enabled = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.app_key})"
+
+    @property
+    def webhook_urls(self) -> list[str]:
+        """Every URL the application's webhooks go to, the main one first."""
+        return [url for url in [self.webhook_url, *self.webhook_extra_urls] if url]
 
     @property
     def previous_secret_verifies(self) -> bool:

@@ -55,6 +55,11 @@ def application_get_by_key(app_key: str) -> Application | None:
     )
 
 
+def application_key_by_pk(pk: int) -> str | None:
+    """The public key of the application with this primary key, archived or not."""
+    return Application.objects.filter(pk=pk).values_list("app_key", flat=True).first()
+
+
 def application_get_by_app_id(app_id: int) -> Application | None:
     """The active application with this numeric id (the Pusher HTTP API uses it)."""
     return (

@@ -31,6 +31,9 @@ APPLICATION_SETTINGS = (
     "max_presence_members",
     "client_push_rate",
     "webhook_url",
+    "webhook_extra_urls",
+    "webhook_events",
+    "webhooks_enabled",
 )
 
 

@@ -22,6 +22,7 @@ from organizations.selectors import (
     application_get_by_app_id,
     application_get_by_key,
     application_is_archived,
+    application_key_by_pk,
     application_snapshot_cache_key,
 )
 from organizations.signals import application_changed
@@ -43,6 +44,10 @@ class AppSnapshot:
     client_push_rate: int
     # Encrypted here too (the cache may be a shared Redis); `secret` decrypts it.
     secret_encrypted: str
+    # Webhooks (realtime.pusher.webhooks): where to, which events; none when switched off.
+    # Defaults, so that a snapshot cached by an older release still loads.
+    webhook_urls: tuple[str, ...] = ()
+    webhook_events: tuple[str, ...] = ()
     # The secret before the last rotation, which still verifies until this Unix time.
     previous_secret_encrypted: str = ""
     previous_secret_expires: float = 0.0
@@ -76,11 +81,16 @@ class AppSnapshot:
             max_presence_members=app.max_presence_members,
             client_push_rate=app.client_push_rate,
             secret_encrypted=app.secret_encrypted,
+            webhook_urls=tuple(app.webhook_urls) if app.webhooks_enabled else (),
+            webhook_events=tuple(app.webhook_events or ()),
             previous_secret_encrypted=app.previous_secret_encrypted,
             previous_secret_expires=(
                 app.previous_secret_expires.timestamp() if app.previous_secret_expires else 0.0
             ),
         )
+
+    def wants_webhook(self, name: str) -> bool:
+        return bool(self.webhook_urls) and name in self.webhook_events
 
 
 _MISSING = "missing"
@@ -102,6 +112,17 @@ def app_snapshot(ident: str) -> AppSnapshot | None:
     snapshot = AppSnapshot.of(app) if app is not None else None
     cache.set(key, asdict(snapshot) if snapshot else _MISSING, settings.EXPUSHER_APP_CACHE_SECONDS)
     return snapshot
+
+
+def app_snapshot_by_pk(pk: int) -> AppSnapshot | None:
+    """app_snapshot for the application with this primary key (notices carry it): the key
+    never changes, so pk -> app key is cached for an hour and the snapshot as usual."""
+    key = f"app-key-of:{pk}"
+    app_key = cache.get(key)
+    if app_key is None:
+        app_key = application_key_by_pk(pk) or _MISSING
+        cache.set(key, app_key, 3600)
+    return None if app_key == _MISSING else app_snapshot(app_key)
 
 
 _snapshots = LocalMemo(lambda: seconds_within(settings.EXPUSHER_APP_CACHE_SECONDS))

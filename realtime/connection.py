@@ -250,9 +250,15 @@ class Connection:
         store = get_presence()
         async with store.share_lock:
             self.topics.add(topic)
-            await store.subscribed(self.app.id, topic, +1)
+            change = await store.subscribed(self.app.id, topic, +1)
         await self.hub.join(self, self.app.id, topic)
-        notifications.notify(self.app.id, notifications.SUBSCRIBED, socket_id=self.id, topic=topic)
+        notifications.notify(
+            self.app.id,
+            notifications.SUBSCRIBED,
+            socket_id=self.id,
+            topic=topic,
+            count=change.count,
+        )
         return True
 
     async def unsubscribe(self, topic: str) -> None:
@@ -262,14 +268,19 @@ class Connection:
         self.known_refs.pop(topic, None)
         tracked = self.tracked.pop(topic, None)
         store = get_presence()
+        change = None
         async with store.share_lock:
             self.topics.discard(topic)
             with _logged("count the unsubscription"):
-                await store.subscribed(self.app.id, topic, -1)
+                change = await store.subscribed(self.app.id, topic, -1)
         with _logged("unsubscribe from the channel layer"):
             await self.hub.leave(self, self.app.id, topic)  # local delivery stops anyway
         notifications.notify(
-            self.app.id, notifications.UNSUBSCRIBED, socket_id=self.id, topic=topic
+            self.app.id,
+            notifications.UNSUBSCRIBED,
+            socket_id=self.id,
+            topic=topic,
+            count=change.count if change is not None else None,
         )
         if tracked is not None:
             try:
@@ -346,7 +357,8 @@ class Connection:
             topic=topic,
             event=event,
             data=data,
-            user_id=self.user_id,
+            # On a presence topic, the member this connection is there (Pusher's user_id).
+            user_id=self.tracked[topic][0] if topic in self.tracked else self.user_id,
         )
 
     def cache_miss(self, topic: str) -> None:

@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 CONNECTION_OPENED = "connection_opened"  # socket_id, protocol, user_id, origin
 CONNECTION_CLOSED = "connection_closed"  # socket_id, protocol, user_id
 CONNECTION_REFUSED = "connection_refused"  # protocol, code, reason
-SUBSCRIBED = "subscribed"  # socket_id, topic
-UNSUBSCRIBED = "unsubscribed"  # socket_id, topic
+SUBSCRIBED = "subscribed"  # socket_id, topic, count (subscriptions in every process; None: unknown)
+UNSUBSCRIBED = "unsubscribed"  # socket_id, topic, count
 CACHE_MISS = "cache_miss"  # socket_id, topic: a cache topic had no last event to give
 MEMBER_JOINED = "member_joined"  # socket_id, topic, user_id, first (the user's first anywhere)
 MEMBER_LEFT = "member_left"  # topic, user_id, last (the user's last anywhere)
@@ -35,6 +35,9 @@ REFUSED = "refused"  # socket_id, code, reason: a frame the protocol refused
 # Told by the webhook sender (realtime.pusher.webhooks) after each POST's outcome.
 WEBHOOK_SENT = "webhook_sent"  # url, events (their names), status, attempts
 WEBHOOK_FAILED = "webhook_failed"  # url, events, status (None: no answer), attempts, error
+# Told once across every process (realtime.occupancy), in the process that decided it.
+OCCUPIED = "occupied"  # topic: its first subscriber in any process
+VACATED = "vacated"  # topic: no subscriber left anywhere, for EXPUSHER_VACATE_DELAY_SECONDS
 
 
 @dataclass(slots=True)

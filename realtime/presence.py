@@ -43,6 +43,7 @@ from typing import Any
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from realtime import occupancy
 from realtime.stats import counts
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ class MemoryPresenceStore:
 
     def __init__(self) -> None:
         self.entries: dict[tuple[int, str], dict[str, tuple[str, dict]]] = defaultdict(dict)
-        self.subscriptions: dict[tuple[int, str], int] = defaultdict(int)
+        self.occupancy = occupancy.MemoryOccupancy()
+        self.subscriptions = self.occupancy.counts
         self.connections: dict[int, int] = defaultdict(int)
         self.anonymous_connections: dict[int, int] = defaultdict(int)
         self.cached: dict[tuple[int, str], tuple[float, dict]] = {}
@@ -126,11 +128,11 @@ class MemoryPresenceStore:
     async def members(self, app_id: int, topic: str) -> Members:
         return _group(list(self.entries.get((app_id, topic), {}).values()))
 
-    async def subscribed(self, app_id: int, topic: str, delta: int) -> None:
-        key = (app_id, topic)
-        self.subscriptions[key] += delta
-        if self.subscriptions[key] <= 0:
-            del self.subscriptions[key]
+    async def subscribed(self, app_id: int, topic: str, delta: int) -> occupancy.Change:
+        """Count `delta` more subscriptions of the topic; tell it occupied or vacating."""
+        change = await self.occupancy.change(app_id, topic, delta)
+        occupancy.told(app_id, topic, change, self.occupancy)
+        return change
 
     async def subscription_counts(self, app_id: int) -> dict[str, int]:
         return {topic: n for (app, topic), n in self.subscriptions.items() if app == app_id}
@@ -234,6 +236,7 @@ class RedisPresenceStore:
         self._known: dict[str, float] = {}  # live nodes seen -> when last seen alive
         self._track = self.redis.register_script(_TRACK)
         self._untrack = self.redis.register_script(_UNTRACK)
+        self.occupancy = occupancy.RedisOccupancy(self.redis, self.p)
 
     # Keys
     def _topic(self, app_id: int, topic: str) -> str:
@@ -293,12 +296,15 @@ class RedisPresenceStore:
         if not self._reachable:
             raise RedisConnectionError("Redis is unreachable")
 
-    async def subscribed(self, app_id: int, topic: str, delta: int) -> None:
+    async def subscribed(self, app_id: int, topic: str, delta: int) -> occupancy.Change:
+        """Count `delta` more subscriptions of the topic in this node's share (and in the
+        topic's global count); tell it occupied or vacating."""
         self._check_reachable()
-        field = _entry(app_id, topic)
-        key = self._node_subs(self.node)
-        if await self.redis.hincrby(key, field, delta) <= 0:
-            await self.redis.hdel(key, field)
+        change = await self.occupancy.change(
+            self._node_subs(self.node), _entry(app_id, topic), delta
+        )
+        occupancy.told(app_id, topic, change, self.occupancy)
+        return change
 
     async def subscription_counts(self, app_id: int) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
@@ -398,6 +404,7 @@ class RedisPresenceStore:
         await self._announce_leaves_due()  # after reconcile: the user's others are back
         if self._on_reaped is not None:
             await self.reap(self._on_reaped)
+        await occupancy.tell_vacated(self.occupancy)  # also those of processes gone since
         synced = await hub.probe(timeout=2.0)
         if synced:
             ttl = max(int(self.ttl * 2 / 3), 1)
@@ -477,12 +484,12 @@ class RedisPresenceStore:
             counts.update({_anonymous(app): n for app, n in share.anonymous.items() if n > 0})
             subs = {_entry(app, t): n for (app, t), n in share.subscriptions.items() if n}
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(self._node_connections(self.node), self._node_subs(self.node))
+                pipe.delete(self._node_connections(self.node))
                 if counts:
                     pipe.hset(self._node_connections(self.node), mapping=counts)
-                if subs:
-                    pipe.hset(self._node_subs(self.node), mapping=subs)
                 await pipe.execute()
+            if await self.occupancy.rewrite(self._node_subs(self.node), subs):
+                occupancy.vacate_later(self.occupancy)
         wanted = {_entry(*key) for key in share.members}
         due = {_entry(app, topic, conn) for app, topic, conn, *_ in self._leaves_due}
         for entry in held - wanted - due:
@@ -512,9 +519,10 @@ class RedisPresenceStore:
                 left = await self.untrack(int(app_id), topic, conn_id, node=node)
                 if left is not None:
                     await on_reaped(int(app_id), topic, *left)
-            await self.redis.delete(
-                self._node_entries(node), self._node_subs(node), self._node_connections(node)
-            )
+            # Its topics leave the global counts once (the rewrite empties its share).
+            if await self.occupancy.rewrite(self._node_subs(node), {}):
+                occupancy.vacate_later(self.occupancy)
+            await self.redis.delete(self._node_entries(node), self._node_connections(node))
             await self.redis.srem(f"{self.p}:nodes", node)
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from realtime import views
 from realtime.phoenix import longpoll
+from realtime.pusher import webhook_views
 from realtime.stats import metrics
 from realtime.stats import views as statistics
 
@@ -18,4 +19,9 @@ urlpatterns = [
     ),
     path("orgs/<slug:org>/usage/", statistics.organization_usage_page, name="organization_usage"),
     path("socket/longpoll", longpoll.longpoll, name="socket-longpoll"),
+    path(
+        "orgs/<slug:org>/apps/<str:app_key>/webhooks/test",
+        webhook_views.application_webhook_test,
+        name="application_webhook_test",
+    ),
 ]

@@ -15,7 +15,12 @@ from api.scoping import application_for_caller
 from api.views.management import ManagementApi
 from organizations.selectors import applications_for_organization
 from organizations.services import application_archive, application_create, application_update
-from organizations.validators import origin_normalize
+from organizations.validators import (
+    MAX_WEBHOOK_EXTRA_URLS,
+    WEBHOOK_EVENTS,
+    origin_normalize,
+    webhook_url_validate,
+)
 
 TAGS = ["applications"]
 MAX_ORIGINS = 100
@@ -64,7 +69,22 @@ class ApplicationSettingsSerializer(serializers.Serializer):
         max_length=200,
         allow_blank=True,
         required=False,
-        help_text="Not in effect: this build sends no webhooks yet; the URL is kept.",
+        validators=[webhook_url_validate],
+        help_text="Where webhooks are POSTed (http or https); empty for none.",
+    )
+    webhook_extra_urls = serializers.ListField(
+        child=serializers.URLField(max_length=200, validators=[webhook_url_validate]),
+        max_length=MAX_WEBHOOK_EXTRA_URLS,
+        required=False,
+        help_text="More URLs that get every webhook too.",
+    )
+    webhook_events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENTS),
+        required=False,
+        help_text="The webhook events to send (Pusher's names).",
+    )
+    webhooks_enabled = serializers.BooleanField(
+        required=False, help_text="Off: no webhook is sent, the URLs are kept."
     )
 
 
@@ -82,6 +102,9 @@ class ApplicationSerializer(serializers.Serializer):
     max_presence_members = serializers.IntegerField()
     client_push_rate = serializers.IntegerField()
     webhook_url = serializers.CharField()
+    webhook_extra_urls = serializers.ListField(child=serializers.CharField())
+    webhook_events = serializers.ListField(child=serializers.CharField())
+    webhooks_enabled = serializers.BooleanField()
 
 
 class ApplicationApi(ManagementApi):

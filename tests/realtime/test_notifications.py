@@ -47,6 +47,7 @@ async def test_a_phoenix_socket_is_opened_joined_pushed_refused_and_closed(
 
     assert kinds(heard, alice_app.id) == [
         "connection_opened",
+        "occupied",
         "subscribed",
         "member_joined",
         "client_event",
@@ -55,7 +56,7 @@ async def test_a_phoenix_socket_is_opened_joined_pushed_refused_and_closed(
         "member_left",
         "connection_closed",
     ]
-    opened, _, joined, pushed, refused, *_, left, closed = heard
+    opened, _, _, joined, pushed, refused, *_, left, closed = heard
     socket_id = opened.fields["socket_id"]
     assert opened.fields == {
         "socket_id": socket_id,
@@ -94,6 +95,7 @@ async def test_a_pusher_subscribe_a_cache_miss_and_a_refused_subscribe(layer, al
     notices = [n for n in heard if n.app_id == alice_app.id]
     assert [n.kind for n in notices] == [
         "connection_opened",
+        "occupied",
         "subscribed",
         "cache_miss",
         "refused",
@@ -101,8 +103,9 @@ async def test_a_pusher_subscribe_a_cache_miss_and_a_refused_subscribe(layer, al
         "connection_closed",
     ]
     assert notices[0].fields["protocol"] == "pusher"
-    assert notices[1].fields["topic"] == notices[2].fields["topic"] == "cache-n"
-    assert notices[3].fields["code"] == 4009
+    assert notices[2].fields["topic"] == notices[3].fields["topic"] == "cache-n"
+    assert notices[2].fields["count"] == 1 and notices[5].fields["count"] == 0
+    assert notices[4].fields["code"] == 4009
 
 
 async def test_a_listener_that_fails_costs_nobody_their_notice(alice_app, heard):
