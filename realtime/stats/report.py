@@ -10,6 +10,7 @@ from realtime.stats.store import (
     CONNECTIONS,
     PEAK_CONNECTIONS,
     Figures,
+    day_of,
     days_back,
     get_stats_store,
     minute_now,
@@ -47,9 +48,7 @@ async def application_statistics(app_id: int) -> dict:
     store = get_stats_store()
     last = minute_now()
     first = last - DAY_MINUTES + 1
-    by_minute = await store.minutes(app_id, first, last)
-    today = (await store.days([app_id], days_back(last, 1)))[app_id]
-    today_figures = next(iter(today.values()))
+    by_minute, today_figures = await store.minutes_and_day(app_id, first, last, day_of(last))
     open_now, _ = await get_presence().connection_counts(app_id)
     series: dict[str, list[int]] = {name: [] for name in SERIES}
     for minute in range(first, last + 1):

@@ -72,6 +72,17 @@ class MemoryStatsStore:
             for app_id in app_ids
         }
 
+    async def minutes_and_day(
+        self, app_id: int, first: int, last: int, day: str
+    ) -> tuple[dict[int, Figures], Figures]:
+        """minutes() and the day's figures, read with no flush in between."""
+        found = {}
+        for minute in range(first, last + 1):
+            figures = self._minutes.get((app_id, minute))
+            if figures:
+                found[minute] = dict(figures)
+        return found, dict(self._days.get((app_id, day), {}))
+
     def _forget_before(self, minute: int) -> None:
         """Drop what Redis would have expired (once a minute: it walks every key)."""
         if minute == self._pruned:
@@ -114,7 +125,8 @@ class RedisStatsStore:
 
     async def add(self, minute: int, counted: dict[int, Figures]) -> None:
         day = day_of(minute)
-        async with self.redis.pipeline(transaction=False) as pipe:
+        # One transaction: a reader sees a flush in the minutes and the day, or in neither.
+        async with self.redis.pipeline(transaction=True) as pipe:
             for app_id, figures in counted.items():
                 for key, ttl in (
                     (self._minute(app_id, minute), MINUTE_TTL_SECONDS),
@@ -142,6 +154,19 @@ class RedisStatsStore:
                 pipe.hgetall(self._minute(app_id, minute))
             found = await pipe.execute()
         return {m: _ints(f) for m, f in zip(span, found, strict=True) if f}
+
+    async def minutes_and_day(
+        self, app_id: int, first: int, last: int, day: str
+    ) -> tuple[dict[int, Figures], Figures]:
+        """minutes() and the day's figures, read in one transaction (see add)."""
+        span = range(first, last + 1)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for minute in span:
+                pipe.hgetall(self._minute(app_id, minute))
+            pipe.hgetall(self._day(app_id, day))
+            *found, today = await pipe.execute()
+        minutes = {m: _ints(f) for m, f in zip(span, found, strict=True) if f}
+        return minutes, _ints(today)
 
     async def days(self, app_ids: list[int], days: list[str]) -> dict[int, dict[str, Figures]]:
         async with self.redis.pipeline(transaction=False) as pipe:
