@@ -273,6 +273,9 @@ EXPUSHER_PRESENCE_TTL_SECONDS = env.int("EXPUSHER_PRESENCE_TTL_SECONDS", default
 # EXPUSHER_PUSHER_PONG_TIMEOUT seconds is closed with 4201.
 EXPUSHER_PUSHER_ACTIVITY_TIMEOUT = env.int("EXPUSHER_PUSHER_ACTIVITY_TIMEOUT", default=120)
 EXPUSHER_PUSHER_PONG_TIMEOUT = env.int("EXPUSHER_PUSHER_PONG_TIMEOUT", default=30)
+# The debug console shows at most this many rows per second per application and server
+# process; past it, it samples (and says how many rows it dropped).
+EXPUSHER_CONSOLE_ROWS_PER_SECOND = env.int("EXPUSHER_CONSOLE_ROWS_PER_SECOND", default=50)
 
 LOGGING = {
     "version": 1,

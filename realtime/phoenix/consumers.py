@@ -13,6 +13,7 @@ from realtime import errors
 from realtime.identity import token_from_subprotocols
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.handler import PhoenixHandler
+from realtime.refusals import connection_refused
 from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
@@ -23,11 +24,11 @@ class PhoenixSocketConsumer(HandlerConsumer):
         self.handler = None
         params = query_params(self.scope)
         subprotocols = self.scope.get("subprotocols") or []
+        origin = header(self.scope, b"origin")
+        handler = None
         try:
             identity, serializer = await aidentify_connection(
-                params,
-                header(self.scope, b"origin"),
-                lambda: token_from_subprotocols(subprotocols),
+                params, origin, lambda: token_from_subprotocols(subprotocols)
             )
             handler = PhoenixHandler(identity, serializer, self.write, self.close_with, self.direct)
             await handler.admit()
@@ -35,6 +36,8 @@ class PhoenixSocketConsumer(HandlerConsumer):
             e = refusal(e)
             # Logged without the token; the client only sees the 403.
             logger.info("refused socket for app %r: %s", params.get("app_key"), e.detail)
+            if handler is None:  # admit() tells its own refusals
+                await connection_refused(params.get("app_key"), "phoenix", "websocket", e, origin)
             await self.close()
             return
         self.handler = handler

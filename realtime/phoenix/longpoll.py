@@ -47,6 +47,7 @@ from realtime.identity import origin_allowed
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.longpoll_remote import RemoteSession, session_for_token
 from realtime.phoenix.longpoll_sessions import LongPollSession, window_seconds
+from realtime.refusals import connection_refused
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +83,11 @@ async def longpoll(request: HttpRequest) -> HttpResponse:
 async def _open(request: HttpRequest) -> HttpResponse:
     params = request.GET
     app_key = params.get("app_key")
+    origin = request.headers.get("Origin")
+    session = None
     try:
         identity, serializer = await aidentify_connection(
-            params,
-            request.headers.get("Origin"),
-            lambda: request.headers.get("X-Phoenix-AuthToken"),
+            params, origin, lambda: request.headers.get("X-Phoenix-AuthToken")
         )
         session = LongPollSession(identity, serializer)
         await session.start()
@@ -94,6 +95,8 @@ async def _open(request: HttpRequest) -> HttpResponse:
         # Logged without the token. An outage is 500, which the client retries with
         # backoff; any other refusal is 403, after which it gives up.
         logger.info("refused long-poll session for app %r: %s", app_key, e.detail)
+        if session is None:  # the session's admit() tells its own refusals
+            await connection_refused(app_key, "phoenix", "longpoll", e, origin)
         status = 500 if isinstance(e, errors.Unavailable) else 403
         return _answer(request, await _app_of(request), {"status": status})
     # 410 with a token is how phoenix says "opened, now poll with this token".
