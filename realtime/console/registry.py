@@ -57,26 +57,33 @@ def _key() -> str:
     return f"{settings.EXPUSHER_REDIS_PREFIX}:console"
 
 
-@contextlib.asynccontextmanager
-async def console_open(app_id: int):
-    """Mark a console of `app_id` open for as long as the block runs."""
-    _local[app_id] += 1
-    _update()
-    refresher = None
-    if settings.REDIS_URL:
-        member = f"{app_id}:{uuid.uuid4().hex}"
-        refresher = asyncio.get_running_loop().create_task(_keep_entry(member))
-    try:
-        yield
-    finally:
-        _local[app_id] -= 1
-        if _local[app_id] <= 0:
-            del _local[app_id]
+class console_open:  # noqa: N801 (used as `async with console_open(app_id):`)
+    """Mark a console of `app_id` open for as long as the block runs.
+
+    A class rather than a generator: a console's stream may be closed by cancellation
+    or by the event loop finalizing it, and each must end the block exactly once.
+    """
+
+    def __init__(self, app_id: int):
+        self.app_id = app_id
+        self.member = f"{app_id}:{uuid.uuid4().hex}"
+        self.refresher: asyncio.Task | None = None
+
+    async def __aenter__(self) -> None:
+        _local[self.app_id] += 1
         _update()
-        if refresher is not None:
-            refresher.cancel()
+        if settings.REDIS_URL:
+            self.refresher = asyncio.get_running_loop().create_task(_keep_entry(self.member))
+
+    async def __aexit__(self, *exc_info) -> None:
+        _local[self.app_id] -= 1
+        if _local[self.app_id] <= 0:
+            del _local[self.app_id]
+        _update()
+        if self.refresher is not None:
+            self.refresher.cancel()
             with contextlib.suppress(Exception):
-                await get_presence().redis.zrem(_key(), member)
+                await get_presence().redis.zrem(_key(), self.member)
 
 
 async def _keep_entry(member: str) -> None:
