@@ -58,7 +58,8 @@ def _key() -> str:
 
 
 class console_open:  # noqa: N801 (used as `async with console_open(app_id):`)
-    """Mark a console of `app_id` open for as long as the block runs.
+    """Mark a console of `app_id` open for as long as the block runs. With Redis,
+    entering takes POLL_SECONDS: until every process has heard of the console.
 
     A class rather than a generator: a console's stream may be closed by cancellation
     or by the event loop finalizing it, and each must end the block exactly once.
@@ -73,7 +74,11 @@ class console_open:  # noqa: N801 (used as `async with console_open(app_id):`)
         _local[self.app_id] += 1
         _update()
         if settings.REDIS_URL:
+            await _announce(self.member)
             self.refresher = asyncio.get_running_loop().create_task(_keep_entry(self.member))
+            # Every other process reads the set within POLL_SECONDS: then the console
+            # misses nothing of theirs either.
+            await asyncio.sleep(POLL_SECONDS + 0.1)
 
     async def __aexit__(self, *exc_info) -> None:
         _local[self.app_id] -= 1
@@ -86,14 +91,17 @@ class console_open:  # noqa: N801 (used as `async with console_open(app_id):`)
                 await get_presence().redis.zrem(_key(), self.member)
 
 
+async def _announce(member: str) -> None:
+    try:
+        await get_presence().redis.zadd(_key(), {member: time.time() + TTL_SECONDS})
+    except Exception as e:
+        logger.warning("console: cannot announce an open console: %r", e)
+
+
 async def _keep_entry(member: str) -> None:
-    redis = get_presence().redis
     while True:
-        try:
-            await redis.zadd(_key(), {member: time.time() + TTL_SECONDS})
-        except Exception as e:
-            logger.warning("console: cannot announce an open console: %r", e)
         await asyncio.sleep(REFRESH_SECONDS)
+        await _announce(member)
 
 
 def start_polling() -> None:
