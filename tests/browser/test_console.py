@@ -85,7 +85,8 @@ def open_console(browser, server, site: Site, errors: list[str]):
 
 
 def rest_trigger(server, creds: dict, topic: str, event: str, payload: dict) -> None:
-    path = f"/api/organizations/{creds['organization']}/applications/{creds['app_key']}/event/{event}"
+    app = f"/api/organizations/{creds['organization']}/applications/{creds['app_key']}"
+    path = f"{app}/event/{event}"
     status, _, body = server.post(
         path,
         body={"topic": topic, **payload},
