@@ -83,16 +83,16 @@ async def console_send(request: HttpRequest, org: str, app_key: str):
     event = request.POST.get("event", "").strip()
     payload = _object(request.POST.get("data", ""))
     if payload is None:
-        return _error(422, "invalid_payload", 'data must be a JSON object, e.g. {"text": "hi"}.')
+        return _error(400, "invalid_payload", 'data must be a JSON object, e.g. {"text": "hi"}.')
     try:
         payload_json = event_encode(topic, event, payload)
         await event_trigger_checked(
             application.id, topic, event, payload_json, api="dashboard", credential=user.email
         )
     except errors.InvalidTopic:
-        return _error(422, "invalid_topic", f"Invalid channel {topic!r}: {TOPIC_RULE}")
+        return _error(400, "invalid_topic", f"Invalid channel {topic!r}: {TOPIC_RULE}")
     except errors.InvalidEvent as e:
-        return _error(422, "invalid_event", e.detail)
+        return _error(400, "invalid_event", e.detail)
     except errors.PayloadTooLarge as e:
         return _error(413, "payload_too_large", e.detail)
     except RedisError as e:

@@ -130,3 +130,32 @@ async def test_a_console_open_in_another_process_is_followed_through_redis(redis
         assert alice_app.id not in registry.open_apps and not notifications.listening()
     finally:
         await store.redis.delete(key)
+
+
+async def test_no_socket_may_join_the_console_topic(alice_app, connect, jwt_for):
+    from channels.testing import WebsocketCommunicator
+
+    from expusher.asgi import application
+
+    ok, _, phoenix = await connect(alice_app.app_key, jwt_for(listen=("*",)))
+    assert ok
+    reply = await phoenix.join(CONSOLE_TOPIC)
+    assert reply["status"] == "error"
+    pusher = WebsocketCommunicator(application, f"/app/{alice_app.app_key}?protocol=7")
+    assert (await pusher.connect())[0]
+    await pusher.receive_from()  # connection_established
+    frame = {"event": "pusher:subscribe", "data": {"channel": CONSOLE_TOPIC}}
+    await pusher.send_to(text_data=json.dumps(frame))
+    assert json.loads(await pusher.receive_from())["event"] == "pusher:error"
+    await pusher.disconnect()
+
+
+def test_no_api_may_trigger_on_the_console_topic(alice_app, alice_secret):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {alice_secret}")
+    url = f"/api/organizations/{alice_app.organization.slug}/applications/{alice_app.app_key}"
+    response = client.post(f"{url}/event/e", {"topic": CONSOLE_TOPIC}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_topic"

@@ -86,10 +86,10 @@ async def test_the_creator_sends_through_the_api_path(alice, alice_app, connect,
 @pytest.mark.parametrize(
     "fields, status, code",
     [
-        ({"channel": "lobby", "event": "e", "data": "[1]"}, 422, "invalid_payload"),
-        ({"channel": "lobby", "event": "e", "data": "{nope"}, 422, "invalid_payload"),
-        ({"channel": "#console", "event": "e", "data": "{}"}, 422, "invalid_topic"),
-        ({"channel": "lobby", "event": "pusher:x", "data": "{}"}, 422, "invalid_event"),
+        ({"channel": "lobby", "event": "e", "data": "[1]"}, 400, "invalid_payload"),
+        ({"channel": "lobby", "event": "e", "data": "{nope"}, 400, "invalid_payload"),
+        ({"channel": "#console", "event": "e", "data": "{}"}, 400, "invalid_topic"),
+        ({"channel": "lobby", "event": "pusher:x", "data": "{}"}, 400, "invalid_event"),
         ({"channel": "lobby", "event": "e", "data": json.dumps({"x": "y" * 20000})}, 413, None),
     ],
 )
