@@ -62,8 +62,7 @@ async def console_events(app_id: int) -> AsyncIterator[str]:
     """The event stream of a console of `app_id`, until the client goes away (Django
     cancels the iteration then, and the subscriber leaves the hub)."""
     subscriber = ConsoleSubscriber()
-    hub = get_hub()
-    registry.start_polling()
+    hub = get_hub()  # whose creation started this process's watch of other processes
     await hub.join(subscriber, app_id, CONSOLE_TOPIC)
     try:
         async with registry.console_open(app_id):

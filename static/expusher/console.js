@@ -61,7 +61,7 @@
     const el = document.createElement("span");
     el.className = "field";
     const label = document.createElement("b");
-    label.textContent = name.replace("_", " ") + " ";
+    label.textContent = name.replaceAll("_", " ") + " ";
     el.append(label, Array.isArray(value) ? value.join(", ") : String(value));
     return el;
   }
