@@ -33,6 +33,11 @@ class SecretTokenCaller:
     def organization_id(self) -> int:
         return self.token.organization_id
 
+    def __str__(self) -> str:
+        """The credential as the debug console names it: label and visible prefix."""
+        token = self.token
+        return f"secret token {token.label or 'unlabelled'} ({token.prefix}…)"
+
 
 @dataclass(frozen=True)
 class JwtCaller:
@@ -46,6 +51,12 @@ class JwtCaller:
     @property
     def organization_id(self) -> int:
         return self.claims.organization_id
+
+    def __str__(self) -> str:
+        """The credential as the debug console names it (without a database query)."""
+        claims = self.claims
+        user = f", user {claims.user_id}" if claims.user_id else ""
+        return f"JWT {claims.jti[:8]}… of secret token #{claims.token_id}{user}"
 
 
 # The refusals, shared with the async trigger path (api.fast_auth).

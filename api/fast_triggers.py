@@ -120,10 +120,10 @@ async def _answer(
         claims = caller.claims if isinstance(caller, JwtCaller) else None
         data = _data(admitted, body)
         if admitted.kind == EVENT:
-            await _trigger_event(admitted, application, claims, data)
+            await _trigger_event(admitted, application, caller, claims, data)
             return 200, b"{}", []
         assert admitted.kind == BATCH
-        sent = await _trigger_batch(application, claims, data)
+        sent = await _trigger_batch(application, caller, claims, data)
         return 200, answers.render({"sent": sent}), []
     except _ToDjango:
         raise
@@ -131,19 +131,21 @@ async def _answer(
         return answers.error_answer(exc)
 
 
-async def _trigger_event(admitted: Admitted, application, claims, data) -> None:
+async def _trigger_event(admitted: Admitted, application, caller, claims, data) -> None:
     payload = event_payload(data, admitted.query)
     topic = event_topic(payload, admitted.query)
     payload_json = event_prepare(application, claims, topic, admitted.event, payload)
-    await event_trigger_checked(application.id, topic, admitted.event, payload_json)
+    await event_trigger_checked(
+        application.id, topic, admitted.event, payload_json, credential=caller
+    )
 
 
-async def _trigger_batch(application, claims, data) -> int:
+async def _trigger_batch(application, caller, claims, data) -> int:
     batch = EventBatchApi.InputSerializer(data=data)
     batch.is_valid(raise_exception=True)
     prepared = batch_prepare(application, claims, batch.validated_data["events"])
     for topic, event, payload_json in prepared:
-        await event_trigger_checked(application.id, topic, event, payload_json)
+        await event_trigger_checked(application.id, topic, event, payload_json, credential=caller)
     return len(prepared)
 
 

@@ -307,6 +307,9 @@ EXPUSHER_PUSHER_PONG_TIMEOUT = env.int("EXPUSHER_PUSHER_PONG_TIMEOUT", default=3
 # with REDIS_URL) every this many seconds; /metrics asks for this bearer token when set.
 EXPUSHER_STATS_FLUSH_SECONDS = env.float("EXPUSHER_STATS_FLUSH_SECONDS", default=5.0)
 EXPUSHER_METRICS_TOKEN = env.str("EXPUSHER_METRICS_TOKEN", default="")
+# The debug console shows at most this many rows per second per application and server
+# process; past it, it samples (and says how many rows it dropped).
+EXPUSHER_CONSOLE_ROWS_PER_SECOND = env.int("EXPUSHER_CONSOLE_ROWS_PER_SECOND", default=50)
 
 LOGGING = {
     "version": 1,

@@ -7,11 +7,13 @@ class RealtimeConfig(AppConfig):
     def ready(self) -> None:
         from organizations.live import connection_counter_register
         from realtime import notifications
+        from realtime.console import forward
         from realtime.stats import listener
 
         # Statistics count in every process, from its first notice on.
         notifications.listen(listener.hear)
         connection_counter_register(_connection_counts)
+        forward.install()
 
 
 def _connection_counts(application_ids: list[int]) -> dict[int, int]:

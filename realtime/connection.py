@@ -89,6 +89,9 @@ def local_share() -> Share:
 
 
 class Connection:
+    # How the client is carried: "websocket", or "longpoll" (set by the long-poll session).
+    transport = "websocket"
+
     def __init__(
         self, identity: Identity, wire: Wire, write: Write, close: Close, direct: Any = None
     ):
@@ -168,6 +171,8 @@ class Connection:
                 app.id,
                 notifications.CONNECTION_REFUSED,
                 protocol=self.protocol,
+                transport=self.transport,
+                origin=self.identity.origin,
                 code=refusal.code,
                 reason=refusal.detail,
             )
@@ -192,6 +197,7 @@ class Connection:
             notifications.CONNECTION_OPENED,
             socket_id=self.id,
             protocol=self.protocol,
+            transport=self.transport,
             user_id=self.user_id,
             origin=self.identity.origin,
         )
@@ -231,7 +237,9 @@ class Connection:
             notifications.CONNECTION_CLOSED,
             socket_id=self.id,
             protocol=self.protocol,
+            transport=self.transport,
             user_id=self.user_id,
+            origin=self.identity.origin,
             code=closed_by.code if closed_by else None,
             reason=closed_by.detail if closed_by else "closed by the client",
         )

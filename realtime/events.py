@@ -93,18 +93,44 @@ async def event_trigger(app_id: int, topic: str, event: str, payload: str | byte
     await event_publish(app_id, Event(topic, event, payload))
 
 
-async def event_trigger_checked(app_id: int, topic: str, event: str, payload: str | bytes):
-    """event_trigger for ExPusher's REST API, whose 200 says "delivered to every
-    subscriber": refused (a Redis error, answered 503) while Redis is away or healing."""
+async def event_trigger_checked(
+    app_id: int,
+    topic: str,
+    event: str,
+    payload: str | bytes,
+    *,
+    api: str = "rest",
+    credential: object = None,
+):
+    """event_trigger for ExPusher's REST API (and the dashboard's event creator), whose
+    200 says "delivered to every subscriber": refused (a Redis error, answered 503) while
+    Redis is away or healing. `credential` names the caller (see api_message)."""
     await get_presence().check_ready()
     await event_trigger(app_id, topic, event, payload)
-    api_message(app_id, [topic], event, payload, api="rest")
+    api_message(app_id, [topic], event, payload, api=api, credential=credential)
 
 
-def api_message(app_id: int, topics: list[str], event: str, data: str | bytes, api: str):
-    """Tell the listeners that an HTTP API published an event (see realtime.notifications)."""
+def api_message(
+    app_id: int,
+    topics: list[str],
+    event: str,
+    data: str | bytes,
+    api: str,
+    credential: object = None,
+):
+    """Tell the listeners that an HTTP API published an event (see realtime.notifications).
+
+    `credential` is whatever called: its str() names it by label or prefix, never by its
+    secret; it is only turned into a string by a listener that shows it.
+    """
     notifications.notify(
-        app_id, notifications.API_MESSAGE, topics=topics, event=event, data=data, api=api
+        app_id,
+        notifications.API_MESSAGE,
+        topics=topics,
+        event=event,
+        data=data,
+        api=api,
+        credential=credential,
     )
 
 

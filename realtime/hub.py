@@ -315,6 +315,13 @@ def _schedule(loop: asyncio.AbstractEventLoop, handle, message: dict) -> None:
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+# Called with each new hub, on its loop: per-process work that must start with the first
+# socket, trigger or health check (the debug console's watch of other processes, say).
+_on_new_hub: list[Callable[[Hub], None]] = []
+
+
+def when_hub_created(callback: Callable[[Hub], None]) -> None:
+    _on_new_hub.append(callback)
 
 
 def get_hub() -> Hub:
@@ -323,6 +330,8 @@ def get_hub() -> Hub:
     hub = _hubs.get(loop)
     if hub is None:
         hub = _hubs[loop] = Hub()
+        for callback in _on_new_hub:
+            callback(hub)
     return hub
 
 

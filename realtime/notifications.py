@@ -21,15 +21,19 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 # What can happen, and the fields each notice carries.
-CONNECTION_OPENED = "connection_opened"  # socket_id, protocol, user_id, origin
-CONNECTION_CLOSED = "connection_closed"  # socket_id, protocol, user_id
-CONNECTION_REFUSED = "connection_refused"  # protocol, code, reason
+# transport: "websocket" or "longpoll"; origin: the page's, as the browser said (or None)
+CONNECTION_OPENED = "connection_opened"  # socket_id, protocol, transport, user_id, origin
+CONNECTION_CLOSED = "connection_closed"  # socket_id, protocol, transport, user_id, origin,
+# code, reason (code None: the client closed)
+CONNECTION_REFUSED = "connection_refused"  # protocol, transport, origin, code, reason
 SUBSCRIBED = "subscribed"  # socket_id, topic, count (subscriptions in every process; None: unknown)
 UNSUBSCRIBED = "unsubscribed"  # socket_id, topic, count
 CACHE_MISS = "cache_miss"  # socket_id, topic: a cache topic had no last event to give
 MEMBER_JOINED = "member_joined"  # socket_id, topic, user_id, first (the user's first anywhere)
 MEMBER_LEFT = "member_left"  # topic, user_id, last (the user's last anywhere)
-API_MESSAGE = "api_message"  # topics, event, data, api
+# api: "rest", "pusher" or "dashboard"; credential: an object whose str() names the caller
+# (secret token label and prefix, JWT, app key, dashboard user), never its secret
+API_MESSAGE = "api_message"  # topics, event, data, api, credential
 CLIENT_EVENT = "client_event"  # socket_id, topic, event, data, user_id
 REFUSED = "refused"  # socket_id, code, reason: a frame the protocol refused
 # Told by the webhook sender (realtime.pusher.webhooks) after each POST's outcome.

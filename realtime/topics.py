@@ -23,6 +23,10 @@ CACHE_PREFIXES = ("cache-", "private-cache-", "private-encrypted-cache-", "prese
 RESERVED_EVENT_PREFIXES = ("phx_", "presence_", "pusher:", "pusher_internal:")
 # Pusher's per-user channel: only its signed-in user subscribes, anyone may publish.
 USER_TOPIC_PREFIX = "#server-to-user-"
+# Each application's debug console log (realtime.console) travels through the hub on this
+# topic. "#" is outside the topic alphabet, so no join, subscribe or trigger of either
+# protocol or API can name it (topic_is_valid refuses it everywhere).
+CONSOLE_TOPIC = "#console"
 
 
 def event_is_valid(event: object) -> bool:

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from realtime import views
+from realtime.console import views as console
 from realtime.phoenix import longpoll
 from realtime.pusher import webhook_views
 from realtime.stats import metrics
@@ -23,5 +24,17 @@ urlpatterns = [
         "orgs/<slug:org>/apps/<str:app_key>/webhooks/test",
         webhook_views.application_webhook_test,
         name="application_webhook_test",
+    ),
+    # Under the dashboard's application pages (organizations.urls), whose access rule the
+    # console views repeat.
+    path(
+        "orgs/<slug:org>/apps/<str:app_key>/console/stream",
+        console.console_stream,
+        name="console_stream",
+    ),
+    path(
+        "orgs/<slug:org>/apps/<str:app_key>/console/send",
+        console.console_send,
+        name="console_send",
     ),
 ]

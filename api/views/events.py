@@ -68,7 +68,7 @@ class EventTriggerApi(_TriggerApi):
         payload = event_payload(request.data, request.query_params)
         topic = event_topic(payload, request.query_params)
         payload_json = event_prepare(application, self._claims(), topic, event, payload)
-        event_trigger_sync(application.id, topic, event, payload_json)
+        event_trigger_sync(application.id, topic, event, payload_json, credential=self.request.user)
         return Response({})
 
 
@@ -88,5 +88,7 @@ class EventBatchApi(_TriggerApi):
         data.is_valid(raise_exception=True)
         prepared = batch_prepare(application, self._claims(), data.validated_data["events"])
         for topic, event, payload_json in prepared:
-            event_trigger_sync(application.id, topic, event, payload_json)
+            event_trigger_sync(
+                application.id, topic, event, payload_json, credential=self.request.user
+            )
         return Response({"sent": len(prepared)})

@@ -14,7 +14,7 @@ from realtime.capacity import admission
 from realtime.identity import token_from_subprotocols
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.handler import PhoenixHandler
-from realtime.stats.refusals import count_refusal
+from realtime.refusals import connection_refused
 from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
@@ -25,12 +25,11 @@ class PhoenixSocketConsumer(HandlerConsumer):
         self.handler = None
         params = query_params(self.scope)
         subprotocols = self.scope.get("subprotocols") or []
+        origin = header(self.scope, b"origin")
         try:
             with admission(self.scope):
                 identity, serializer = await aidentify_connection(
-                    params,
-                    header(self.scope, b"origin"),
-                    lambda: token_from_subprotocols(subprotocols),
+                    params, origin, lambda: token_from_subprotocols(subprotocols)
                 )
                 handler = PhoenixHandler(
                     identity, serializer, self.write, self.close_with, self.direct
@@ -40,7 +39,10 @@ class PhoenixSocketConsumer(HandlerConsumer):
             e = refusal(e)
             # Logged without the token; the client only sees the HTTP status.
             logger.info("refused socket for app %r: %s", params.get("app_key"), e.detail)
-            await count_refusal(params.get("app_key"), e)
+            told = isinstance(e, errors.OverQuota)  # Connection.admit told it
+            await connection_refused(
+                params.get("app_key"), "phoenix", "websocket", e, origin, told=told
+            )
             await self.refuse_upgrade(e)
             return
         self.handler = handler

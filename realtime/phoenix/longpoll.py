@@ -48,7 +48,7 @@ from realtime.identity import origin_allowed
 from realtime.phoenix.connect import aidentify_connection
 from realtime.phoenix.longpoll_remote import RemoteSession, session_for_token
 from realtime.phoenix.longpoll_sessions import LongPollSession, window_seconds
-from realtime.stats.refusals import count_refusal
+from realtime.refusals import connection_refused
 
 logger = logging.getLogger(__name__)
 
@@ -84,12 +84,11 @@ async def longpoll(request: HttpRequest) -> HttpResponse:
 async def _open(request: HttpRequest) -> HttpResponse:
     params = request.GET
     app_key = params.get("app_key")
+    origin = request.headers.get("Origin")
     try:
         with admission():
             identity, serializer = await aidentify_connection(
-                params,
-                request.headers.get("Origin"),
-                lambda: request.headers.get("X-Phoenix-AuthToken"),
+                params, origin, lambda: request.headers.get("X-Phoenix-AuthToken")
             )
             session = LongPollSession(identity, serializer)
             await session.start()
@@ -97,7 +96,8 @@ async def _open(request: HttpRequest) -> HttpResponse:
         # Logged without the token. An outage is 500, which the client retries with
         # backoff; any other refusal is 403, after which it gives up.
         logger.info("refused long-poll session for app %r: %s", app_key, e.detail)
-        await count_refusal(app_key, e)
+        told = isinstance(e, errors.OverQuota)  # Connection.admit told it
+        await connection_refused(app_key, "phoenix", "longpoll", e, origin, told=told)
         status = 500 if isinstance(e, errors.Unavailable) else 403
         return _answer(request, await _app_of(request), {"status": status})
     # 410 with a token is how phoenix says "opened, now poll with this token".

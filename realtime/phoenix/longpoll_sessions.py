@@ -108,6 +108,7 @@ class LongPollSession:
         self.token = ""  # once started: it names the owner's hub address
         self.app = identity.app
         self.phoenix = PhoenixHandler(identity, serializer, self._write, self._close)
+        self.phoenix.connection.transport = "longpoll"
         self.buffer: deque[str] = deque()  # encoded text frames, oldest first
         self.ended = False
         self.binary_dropped = 0

@@ -16,7 +16,7 @@ from realtime.capacity import admission
 from realtime.identity import aidentify_app
 from realtime.pusher import protocol
 from realtime.pusher.handler import PusherHandler
-from realtime.stats.refusals import count_refusal
+from realtime.refusals import connection_refused
 from realtime.transport import HandlerConsumer, header, query_params, refusal
 
 logger = logging.getLogger(__name__)
@@ -37,16 +37,18 @@ class PusherSocketConsumer(HandlerConsumer):
         self.handler = None
         await self.accept()
         app_key = self.scope["url_route"]["kwargs"]["app_key"]
+        origin = header(self.scope, b"origin")
         try:
             with admission(self.scope):
                 _protocol_version(self.scope)
-                identity = await aidentify_app(app_key, header(self.scope, b"origin"))
+                identity = await aidentify_app(app_key, origin)
                 handler = PusherHandler(identity, self.write, self.close_with, self.direct)
                 await handler.admit()
         except (errors.ProtocolError, RedisError) as e:
             e = refusal(e)
             logger.info("refused Pusher socket for app %r: %s", app_key[:32], e.detail)
-            await count_refusal(app_key, e)
+            told = isinstance(e, errors.OverQuota)  # Connection.admit told it
+            await connection_refused(app_key, "pusher", "websocket", e, origin, told=told)
             await self.write(protocol.error(e.code, e.detail))
             await self.close(code=e.code)
             return

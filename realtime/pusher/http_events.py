@@ -132,4 +132,7 @@ async def _publish(request: SignedRequest, checked: Trigger) -> None:
         await event_publish(request.app.id, event)
     first = checked.events[0]
     topics = [event.topic for event in checked.events]
-    api_message(request.app.id, topics, first.event, first.data, api="pusher")
+    credential = f"app key {request.app.app_key}"  # the Pusher HTTP API signs with it
+    api_message(
+        request.app.id, topics, first.event, first.data, api="pusher", credential=credential
+    )

@@ -219,9 +219,31 @@ async def test_a_trigger_is_told_to_the_notification_listeners(alice_app, alice_
     assert r.status_code == 200, r.content
     [notice] = heard
     assert notice.kind == notifications.API_MESSAGE and notice.app_id == alice_app.id
+    credential = notice.fields.pop("credential")
     assert notice.fields == {
         "topics": ["room:1"],
         "event": "new_message",
         "data": '{"a":1}',
         "api": "rest",
     }
+    # Named by label and prefix for the debug console, never by the secret.
+    assert str(credential).startswith("secret token ") and alice_secret not in str(credential)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_jwt_trigger_names_its_jwt_and_secret_token(
+    alice_app, jwt_of, alice_token_and_secret
+):
+    from realtime import notifications
+
+    jwt = jwt_of()
+    heard = []
+    stop = notifications.listen(heard.append)
+    try:
+        r = await sync_to_async(bearer(jwt).post)(url(alice_app), {"a": 1}, format="json")
+    finally:
+        stop()
+    assert r.status_code == 200, r.content
+    credential = str(heard[0].fields["credential"])
+    assert credential.startswith("JWT ") and jwt not in credential
+    assert f"secret token #{alice_token_and_secret[0].pk}" in credential

@@ -61,6 +61,7 @@ async def test_a_phoenix_socket_is_opened_joined_pushed_refused_and_closed(
     assert opened.fields == {
         "socket_id": socket_id,
         "protocol": "phoenix",
+        "transport": "websocket",
         "user_id": "u1",
         "origin": "https://shop.example",
     }
@@ -74,6 +75,7 @@ async def test_a_phoenix_socket_is_opened_joined_pushed_refused_and_closed(
     assert refused.fields["code"] == errors.NotJoined.code
     assert left.fields == {"topic": "presence:room", "user_id": "u1", "last": True}
     assert closed.fields["reason"] == "closed by the client"
+    assert closed.fields["transport"] == "websocket" and closed.fields["code"] is None
 
 
 async def test_a_pusher_subscribe_a_cache_miss_and_a_refused_subscribe(layer, alice_app, heard):
@@ -106,6 +108,49 @@ async def test_a_pusher_subscribe_a_cache_miss_and_a_refused_subscribe(layer, al
     assert notices[2].fields["topic"] == notices[3].fields["topic"] == "cache-n"
     assert notices[2].fields["count"] == 1 and notices[5].fields["count"] == 0
     assert notices[4].fields["code"] == 4009
+
+
+async def test_refusals_before_a_connection_exists_are_told_without_the_token(
+    connect, alice_app, jwt_for, heard
+):
+    from expusher.asgi import application
+
+    bad_jwt = jwt_for() + "x"
+    ok, _, _ = await connect(alice_app.app_key, bad_jwt)
+    assert not ok
+    ok, _, _ = await connect("no-such-key", bad_jwt)  # nobody's: nobody is told
+    assert not ok
+    ws = WebsocketCommunicator(
+        application,
+        f"/app/{alice_app.app_key}?protocol=99",
+        headers=[(b"origin", b"https://shop.example")],
+    )
+    assert (await ws.connect())[0]
+    await ws.receive_from()  # pusher:error
+    await ws.wait()
+
+    phoenix, pusher = [n for n in heard if n.kind == "connection_refused"]
+    assert phoenix.app_id == pusher.app_id == alice_app.id
+    assert phoenix.fields["protocol"] == "phoenix" and phoenix.fields["transport"] == "websocket"
+    assert phoenix.fields["code"] == errors.Unauthorized.code
+    assert bad_jwt not in repr(phoenix.fields)
+    assert pusher.fields["protocol"] == "pusher"
+    assert pusher.fields["origin"] == "https://shop.example"
+    assert pusher.fields["code"] == errors.UnsupportedVersion.code
+
+
+async def test_a_long_poll_connection_says_so(alice_app, jwt_for, heard):
+    from tests.realtime.test_longpoll import LongPoller
+
+    poller = LongPoller(alice_app.app_key, jwt=jwt_for())
+    await poller.open()
+    refused = LongPoller(alice_app.app_key, jwt="not-a-jwt")
+    assert (await refused.get())["status"] == 403
+
+    opened = next(n for n in heard if n.kind == "connection_opened")
+    assert opened.fields["transport"] == "longpoll"
+    refusal = next(n for n in heard if n.kind == "connection_refused")
+    assert (refusal.fields["protocol"], refusal.fields["transport"]) == ("phoenix", "longpoll")
 
 
 async def test_a_listener_that_fails_costs_nobody_their_notice(alice_app, heard):

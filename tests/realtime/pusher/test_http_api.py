@@ -82,7 +82,13 @@ async def test_a_trigger_is_told_to_the_notification_listeners_once(pusher_api, 
         (
             alice_app.id,
             "api_message",
-            {"topics": ["a", "b"], "event": "e", "data": "hi", "api": "pusher"},
+            {
+                "topics": ["a", "b"],
+                "event": "e",
+                "data": "hi",
+                "api": "pusher",
+                "credential": f"app key {alice_app.app_key}",
+            },
         )
     ]
 
