@@ -71,6 +71,8 @@ def _pusher(server, secret: str) -> pusher.Pusher:
 def test_every_snippet_has_a_copy_button_that_copies_it_exactly(server, page):
     _log_in(page, server.seeded["email"], PASSWORD)
     page.goto(_app_path(server))
+    # The getting-started guide keeps each stack's snippets in a <details>: open them all.
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     blocks = page.locator("pre > code")
     assert blocks.count() >= 10
 
