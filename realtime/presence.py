@@ -401,7 +401,6 @@ class RedisPresenceStore:
         await self.heartbeat()
         if self._share is not None:
             await self.reconcile(self._share)
-        await self._announce_leaves_due()  # after reconcile: the user's others are back
         if self._on_reaped is not None:
             await self.reap(self._on_reaped)
         await occupancy.tell_vacated(self.occupancy)  # also those of processes gone since
@@ -414,6 +413,11 @@ class RedisPresenceStore:
             # hold the triggers back until this process receives again.
             await self.redis.delete(f"{self.p}:ready")
         await self._mark_ready()
+        # Leaves held back during an outage go out once every process receives again
+        # (a process not yet re-subscribed would miss them) and after the reconciliation
+        # (a user's other connections are back in Redis by then).
+        if await self.redis.exists(f"{self.p}:ready"):
+            await self._announce_leaves_due()
         return synced
 
     async def _mark_ready(self) -> None:
