@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 
+from expusher import lean_sockets
+
 logger = logging.getLogger("expusher.server")
 
 # The releases the patches below were written for and tested on; pyproject.toml carries
@@ -249,11 +251,13 @@ def direct_websocket_writes() -> None:
             and isinstance(transport, tcp.Connection)
             and not transport.TLS
         ):
-            extensions = {**(scope.get("extensions") or {}), DIRECT_WRITES: DirectWrites(protocol)}
+            # daphne built this scope for this socket alone: extended in place, since a
+            # copy would stay as long as the socket.
+            extensions = scope.setdefault("extensions", {})
+            extensions[DIRECT_WRITES] = DirectWrites(protocol)
             upgrade = getattr(transport, "expusher_upgrade", None)  # expusher.front_door
             if upgrade is not None:
                 extensions[UPGRADE] = upgrade
-            scope = {**scope, "extensions": extensions}
         return create_application(self, protocol, scope)
 
     Server.create_application = create
@@ -286,8 +290,7 @@ def deny_with_http_responses() -> None:
 
     def create_application_with_extension(self, protocol, scope):
         if scope.get("type") == "websocket":
-            extensions = {**scope.get("extensions", {}), "websocket.http.response": {}}
-            scope = {**scope, "extensions": extensions}
+            scope.setdefault("extensions", {})["websocket.http.response"] = {}
         return create_application(self, protocol, scope)
 
     def handle_denial_response(self, message):
@@ -466,6 +469,7 @@ def main() -> None:
     access_log_without_query_strings()
     write_without_waiting()
     cut_slow_readers()
+    lean_sockets.install()
     direct_websocket_writes()
     deny_with_http_responses()
     skip_form_parsing()
