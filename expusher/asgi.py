@@ -17,7 +17,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expusher.settings")
 # Django must be set up before anything imports models (the websocket routes do).
 django_application = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from asgiref.sync import markcoroutinefunction  # noqa: E402
 
 from api import fast_triggers  # noqa: E402
 from realtime.pusher import http as pusher_http  # noqa: E402
@@ -35,9 +35,14 @@ async def http_application(scope, receive, send) -> None:
         await django_application(scope, receive, send)
 
 
-application = ProtocolTypeRouter(
-    {
-        "http": http_application,
-        "websocket": websocket_application,
-    }
-)
+@markcoroutinefunction  # a coroutine function for daphne and asgiref: it returns one
+def application(scope, receive, send):
+    """Django's ASGI_APPLICATION: HTTP and WebSockets, as channels' ProtocolTypeRouter
+    does, but handing back the chosen application's coroutine instead of awaiting it in
+    one more frame that every idle socket would keep."""
+    kind = scope["type"]
+    if kind == "websocket":
+        return websocket_application(scope, receive, send)
+    if kind == "http":
+        return http_application(scope, receive, send)
+    raise ValueError(f"no application for ASGI scope type {kind!r}")

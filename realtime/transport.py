@@ -9,6 +9,7 @@ import asyncio
 import logging
 from urllib.parse import parse_qs
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
@@ -53,6 +54,7 @@ class HandlerConsumer(AsyncWebsocketConsumer):
     # Sockets get no channel-layer channel of their own: the process's hub receives each
     # broadcast once and writes it to the local sockets (see realtime/hub.py).
     channel_layer_alias = None
+    groups = ()  # none, and no empty list of them per socket
     handler = None
 
     @property
@@ -74,6 +76,16 @@ class HandlerConsumer(AsyncWebsocketConsumer):
             logger.warning("closing a socket: Redis unavailable for its frame: %r", e)
             await self.close(code=errors.Unavailable.code)
 
+    async def websocket_connect(self, message) -> None:
+        try:
+            await super().websocket_connect(message)
+        finally:
+            # The handshake's headers are read at connect only. The same list is in every
+            # copy of the scope, and would otherwise stay as long as the socket.
+            headers = self.scope.get("headers")
+            if isinstance(headers, list):
+                headers.clear()
+
     async def refuse_upgrade(self, error: errors.ProtocolError) -> None:
         """Refuse the handshake: HTTP 503 for a retryable refusal (errors.Unavailable) where
         the server can answer an upgrade with a status, else a close before accept (403)."""
@@ -88,8 +100,16 @@ class HandlerConsumer(AsyncWebsocketConsumer):
     _stopping: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send) -> None:
+        # channels' AsyncConsumer.__call__ without its waiting machinery: with no
+        # channel-layer channel there is one source of messages, and awaiting it directly
+        # saves a task per message and asyncio.wait's bookkeeping (about 2 KiB per idle
+        # socket).
+        self.scope, self.channel_layer, self.base_send = scope, None, send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             # daphne cancels an application still busy 10 s after its socket closed (a
             # cleanup waiting on a loaded Redis): the cleanup goes on in a task of its own.

@@ -136,7 +136,9 @@ async def test_a_dead_redis_refuses_connections_without_crashing(
     assert not connected
 
 
-@pytest.mark.parametrize("path", ["/nope", "/socket/websocket/x", "/app/", "/socket/longpoll"])
+@pytest.mark.parametrize(
+    "path", ["/nope", "/socket/websocket/x", "/app/", "/app/key/more", "/socket/longpoll"]
+)
 async def test_an_unknown_path_is_denied_with_404_or_closed(path):
     from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
