@@ -66,6 +66,8 @@ class Upgrade:
     """One connection on its way in: counted as pending until settled (admitted, refused,
     gone) or UPGRADE_SECONDS have passed, whichever comes first."""
 
+    __slots__ = ("_open", "_timer")  # one per connection, held as long as it is open
+
     def __init__(self) -> None:
         global _pending
         _pending += 1
@@ -78,6 +80,7 @@ class Upgrade:
             self._open = False
             _pending -= 1
             self._timer.cancel()
+            self._timer = None
 
 
 @contextlib.contextmanager

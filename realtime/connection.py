@@ -204,9 +204,10 @@ class Connection:
         if self.identity.expires_at is not None:
             delay = max(self.identity.expires_at - time.time(), 0)
             loop = asyncio.get_running_loop()
-            self._expiry = loop.call_later(
-                delay, lambda: asyncio.ensure_future(self.close(errors.TokenExpired()))
-            )
+            self._expiry = loop.call_later(delay, self._token_expired)
+
+    def _token_expired(self) -> None:
+        asyncio.ensure_future(self.close(errors.TokenExpired()))
 
     async def stop(self) -> None:
         """The transport is gone: leave every topic, give the quota slot back.

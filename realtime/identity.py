@@ -4,8 +4,10 @@ Runs once per connection, before the upgrade is accepted. Everything a socket ne
 is copied into an Identity, so the per-message path never reads the database.
 """
 
+import asyncio
 import base64
 import binascii
+import contextvars
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,7 +130,23 @@ def identify(app_key: str | None, jwt: str | None, origin: str | None, unique_id
     )
 
 
-aidentify = database_sync_to_async(identify)
+def _in_a_context_of_its_own(identify_in_a_thread):
+    """Await it in a copy of the caller's context, dropped afterwards.
+
+    sync_to_async copies what the worker thread set in its context (Django's cache and
+    database handles, which live in context variables) back into the caller's: the
+    socket's task, which would keep them (about 0.3 KiB) as long as it is open.
+    """
+
+    async def identify_here(*args):
+        coroutine = identify_in_a_thread(*args)
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().create_task(coroutine, context=context)
+
+    return identify_here
+
+
+aidentify = _in_a_context_of_its_own(database_sync_to_async(identify))
 
 
 def identify_app(app_key: str | None, origin: str | None) -> Identity:
@@ -145,4 +163,4 @@ def identify_app(app_key: str | None, origin: str | None) -> Identity:
     return Identity(app, (), (), anonymous=True, origin=origin)
 
 
-aidentify_app = database_sync_to_async(identify_app)
+aidentify_app = _in_a_context_of_its_own(database_sync_to_async(identify_app))

@@ -6,6 +6,8 @@ import time
 class TokenBucket:
     """`rate` actions per second on average, bursts of up to `burst` (default: `rate`)."""
 
+    __slots__ = ("rate", "burst", "tokens", "stamp")  # two per connection
+
     def __init__(self, rate: int, burst: int | None = None):
         self.rate = max(rate, 1)
         self.burst = max(burst or self.rate, 1)

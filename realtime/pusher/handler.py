@@ -7,7 +7,6 @@ see realtime.errors for the codes.
 """
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
@@ -49,16 +48,18 @@ class PusherHandler:
         self.liveness = Liveness(
             settings.EXPUSHER_PUSHER_ACTIVITY_TIMEOUT,
             settings.EXPUSHER_PUSHER_PONG_TIMEOUT,
-            ping=lambda: self._send(protocol.frame(protocol.PING, {})),
-            timed_out=lambda: self.connection.close(errors.PongTimeout()),
+            ping=self._send_ping,
+            timed_out=self._pong_timed_out,
         )
-        self.handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
-            protocol.PING: self._ping,
-            protocol.PONG: self._pong,
-            protocol.SUBSCRIBE: self._subscribe,
-            protocol.UNSUBSCRIBE: self._unsubscribe,
-            protocol.SIGNIN: self._signin,
-        }
+
+    # Event -> the method that answers it: one table for every socket.
+    _ANSWERS = {
+        protocol.PING: "_ping",
+        protocol.PONG: "_pong",
+        protocol.SUBSCRIBE: "_subscribe",
+        protocol.UNSUBSCRIBE: "_unsubscribe",
+        protocol.SIGNIN: "_signin",
+    }
 
     @property
     def socket_id(self) -> str:
@@ -84,9 +85,9 @@ class PusherHandler:
         self.liveness.heard()
         try:
             message = protocol.decode(text)
-            handler = self.handlers.get(message.event)
-            if handler is not None:
-                await handler(message)
+            answer = self._ANSWERS.get(message.event)
+            if answer is not None:
+                await getattr(self, answer)(message)
             elif message.event.startswith(protocol.CLIENT_EVENT_PREFIX):
                 await self._client_event(message)
             else:
@@ -94,6 +95,12 @@ class PusherHandler:
         except errors.ProtocolError as e:
             self.connection.refused(e)
             await self._send(protocol.error(e.code, e.detail))
+
+    async def _send_ping(self) -> None:
+        await self._send(protocol.frame(protocol.PING, {}))
+
+    async def _pong_timed_out(self) -> None:
+        await self.connection.close(errors.PongTimeout())
 
     async def _ping(self, message: Message) -> None:
         await self._send(protocol.frame(protocol.PONG, {}))

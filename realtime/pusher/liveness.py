@@ -9,8 +9,22 @@ re-armed lazily: hearing from the client only records the time.
 import asyncio
 from collections.abc import Awaitable, Callable
 
+# Pings and time-outs under way, held until done (the loop keeps weak references only).
+_running: set[asyncio.Task] = set()
+
 
 class Liveness:
+    __slots__ = (
+        "activity_timeout",
+        "pong_timeout",
+        "_ping",
+        "_timed_out",
+        "_loop",
+        "_last_heard",
+        "_pinged_at",
+        "_timer",
+    )
+
     def __init__(
         self,
         activity_timeout: int,
@@ -25,7 +39,6 @@ class Liveness:
         self._last_heard = self._loop.time()
         self._pinged_at: float | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task] = set()
 
     def start(self) -> None:
         self._arm(self.activity_timeout)
@@ -58,5 +71,5 @@ class Liveness:
 
     def _run(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
-        self._tasks.add(task)  # keep a reference until it is done
-        task.add_done_callback(self._tasks.discard)
+        _running.add(task)
+        task.add_done_callback(_running.discard)
