@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from websockets.sync.client import connect
 
 from tests.organizations.snippets import page_snippets, page_value
 from tests.support import live
+from tests.support.site import HTML, loopback_site
 
 pytestmark = pytest.mark.e2e
 
@@ -227,39 +227,15 @@ def customer_site(app, tmp_path):
     )
     auth_calls: list[dict] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (the name http.server dispatches to)
-            self._answer(200, "text/html; charset=utf-8", page.encode())
+    def sign(path: str, body: bytes):
+        form = urllib.parse.parse_qs(body.decode())
+        call = {"socket_id": form["socket_id"][0], "channel_name": form["channel_name"][0]}
+        auth_calls.append(call)
+        out = _run([sys.executable, str(signer), call["socket_id"], call["channel_name"]], tmp_path)
+        return 200, "application/json", out.splitlines()[-1].encode()
 
-        def do_POST(self):  # noqa: N802
-            length = int(self.headers.get("Content-Length", 0))
-            form = urllib.parse.parse_qs(self.rfile.read(length).decode())
-            call = {"socket_id": form["socket_id"][0], "channel_name": form["channel_name"][0]}
-            auth_calls.append(call)
-            out = _run(
-                [sys.executable, str(signer), call["socket_id"], call["channel_name"]], tmp_path
-            )
-            self._answer(200, "application/json", out.splitlines()[-1].encode())
-
-        def _answer(self, status, content_type, body):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", auth_calls
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with loopback_site(lambda path: (200, HTML, page.encode()), sign) as url:
+        yield url, auth_calls
 
 
 @pytest.mark.browser

@@ -11,14 +11,11 @@ Rails and Laravel snippets are not run here (no Ruby or PHP on the test machines
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,8 @@ import pytest
 from tests.browser.test_console import PASSWORD, signed_in_page
 from tests.organizations.snippets import page_snippets
 from tests.support import live
+from tests.support.site import loopback_site
+from tests.support.site import pages as site_pages
 
 pytestmark = pytest.mark.browser
 
@@ -54,33 +53,6 @@ def _guide(browser, server, creds) -> dict[str, str]:
     snippets = page_snippets(page.content())
     page.context.close()
     return {name[3:]: text for name, text in snippets.items() if name.startswith("gs-")}
-
-
-@contextlib.contextmanager
-def customer_site(pages: dict[str, str]):
-    """A customer's web server on another loopback port (Chromium lets a page reach
-    loopback only from loopback), serving `pages` by path; yields its base URL."""
-    files = {path: (html.encode(), "text/html") for path, html in pages.items()}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (the name http.server dispatches to)
-            body, content_type = files.get(self.path, (b"not found", "text/plain"))
-            self.send_response(200 if self.path in files else 404)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _customer_page(browser, url: str, errors: list[str]):
@@ -136,7 +108,7 @@ def test_the_plain_pages_receive_what_every_sending_snippet_sends(browser, serve
         "/pusher.html": snippets["html_pusher_page"],
         "/phoenix.html": snippets["html_phoenix_page"],
     }
-    with customer_site(pages) as site:
+    with loopback_site(site_pages(pages)) as site:
         pusher_page = _customer_page(browser, f"{site}/pusher.html", errors)
         phoenix_page = _customer_page(browser, f"{site}/phoenix.html", errors)
         _send_from_every_snippet(pusher_page, phoenix_page, snippets, creds, tmp_path)

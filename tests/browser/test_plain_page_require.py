@@ -7,13 +7,12 @@ bundle brought its own ``require``). The bundle provides that ``require``; the c
 returns connects to the server and joins a topic.
 """
 
-import http.server
 import json
-import threading
 
 import pytest
 
 from tests.support import live
+from tests.support.site import HTML, loopback_site
 
 pytestmark = pytest.mark.browser
 
@@ -58,28 +57,8 @@ def server_and_credentials(tmp_path):
 def customer_site():
     """A plain HTTP server on loopback answering every GET with `pages["html"]`."""
     pages = {"html": ""}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (the name http.server dispatches to)
-            body = pages["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", pages
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with loopback_site(lambda path: (200, HTML, pages["html"].encode())) as url:
+        yield url, pages
 
 
 def test_the_integration_snippet_runs_in_a_plain_page(
