@@ -205,16 +205,17 @@ def sender() -> Sender:
 
 def hear(notice: notifications.Notice) -> None:
     """The listener: O(1), no I/O; a notice no webhook stands for costs a few tests."""
-    make = EVENTS.get(notice.kind)
-    if make is None:
+    webhook = EVENTS.get(notice.kind)
+    if webhook is None:
         if notice.kind == notifications.CONNECTION_OPENED:
             sender()  # with Redis, every serving process helps with the queue
         return
+    name, make = webhook
+    known = _snapshots.get(("pk", notice.app_id))
+    if isinstance(known, AppSnapshot) and not known.wants_webhook(name):
+        return
     event = make(notice.fields)
     if event is None:
-        return
-    known = _snapshots.get(("pk", notice.app_id))
-    if isinstance(known, AppSnapshot) and not known.wants_webhook(event["name"]):
         return
     found = sender()
     if len(found.inbox) >= MAX_INBOX:  # the queue is unreachable and events pile up
