@@ -47,6 +47,12 @@ def pinned(core: int, command: list[str]) -> list[str]:
     return ["taskset", "-c", str(core), *command] if shutil.which("taskset") else command
 
 
+def pusher_arguments(creds: dict) -> list[str]:
+    """The load client's arguments for Pusher sockets of the bootstrapped application."""
+    app = ["--app", str(creds["app_id"]), "--key", creds["app_key"]]
+    return ["--proto", "pusher", *app, "--secret", creds["app_secret"]]
+
+
 def burst(client: Path, server: live.LiveServer, creds: dict, connects: int) -> dict:
     command = [
         str(client),
@@ -56,14 +62,7 @@ def burst(client: Path, server: live.LiveServer, creds: dict, connects: int) -> 
         str(connects),
         "--connect-concurrency",
         str(connects),
-        "--proto",
-        "pusher",
-        "--app",
-        str(creds["app_id"]),
-        "--key",
-        creds["app_key"],
-        "--secret",
-        creds["app_secret"],
+        *pusher_arguments(creds),
         "--mode",
         "idle",
         "--hold",

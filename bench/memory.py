@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import probes  # noqa: E402
-from bench.admission import load_client, pinned  # noqa: E402
+from bench.admission import load_client, pinned, pusher_arguments  # noqa: E402
 from tests.support import live  # noqa: E402
 
 WARM_UP = 20
@@ -34,16 +34,7 @@ WARM_UP = 20
 
 def client_arguments(protocol: str, server: live.LiveServer, creds: dict) -> list[str]:
     if protocol == "pusher":
-        return [
-            "--proto",
-            "pusher",
-            "--app",
-            str(creds["app_id"]),
-            "--key",
-            creds["app_key"],
-            "--secret",
-            creds["app_secret"],
-        ]
+        return pusher_arguments(creds)
     status, _, body = server.post("/api/sessions", body={"token": creds["token"]})
     if status != 201:
         sys.exit(f"/api/sessions answered {status}: {body[:200]!r}")
