@@ -43,9 +43,9 @@ def forget_the_handshake() -> None:
     """Once a WebSocket is open, drop the parsed upgrade request (about 2 KiB).
 
     autobahn keeps the raw request, its headers and query parameters; daphne keeps
-    autobahn's request object for the path it logs, and its cleaned header list. The
-    application read what it needed at connect (realtime.transport clears the scope's
-    headers, the same list, once it has).
+    autobahn's request object for the path it logs. daphne's cleaned header list is also
+    the scope's: realtime.transport empties it once connect has read it (a socket may be
+    open before that).
     """
     from daphne.ws_protocol import WebSocketProtocol
 
@@ -57,7 +57,6 @@ def forget_the_handshake() -> None:
             if hasattr(self, name):
                 setattr(self, name, None)
         self.request = _Path(self.request.path)  # daphne logs it
-        self.clean_headers = ()
 
     WebSocketProtocol.onOpen = onOpen
 
