@@ -15,11 +15,13 @@ the whole burst took. realtime.capacity's default was chosen from these runs: RE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +47,35 @@ def load_client() -> Path:
 
 def pinned(core: int, command: list[str]) -> list[str]:
     return ["taskset", "-c", str(core), *command] if shutil.which("taskset") else command
+
+
+@contextlib.contextmanager
+def fresh_server(
+    directory: Path, redis: bool, **env: str
+) -> Iterator[tuple[live.LiveServer, dict]]:
+    """A fresh server process (`python -m expusher.server`, DEBUG off) with its own
+    database in `directory`, on Redis when asked, every thread pinned to core 0; yields it
+    and its application's credentials (live.bootstrap)."""
+    redis_url = live.redis_url() if redis else None
+    if redis and redis_url is None:
+        sys.exit("--redis: no Redis answers on 127.0.0.1:6379 (or REDIS_TEST_URL)")
+    server_env = live.ServerEnv.create(
+        directory,
+        redis_url=redis_url,
+        LOG_LEVEL="WARNING",
+        EXPUSHER_HALF_OPEN_PER_ADDRESS="1000000",  # every connect comes from 127.0.0.1
+        **env,
+    )
+    if server_env.env.get("DEBUG", "False").lower() in ("1", "true", "yes", "on"):
+        sys.exit("DEBUG is on in the server's environment: the figures would mean nothing")
+    live.migrate(server_env)
+    creds = live.bootstrap(server_env, "Bench", "bench@example.test", app="Bench")
+    with live.LiveServer(server_env) as server:
+        if shutil.which("taskset"):
+            # -a: every thread daphne has started by now, not only the main one.
+            pin = ["taskset", "-apc", "0", str(server.process.pid)]
+            subprocess.run(pin, capture_output=True, timeout=10)
+        yield server, creds
 
 
 def pusher_arguments(creds: dict) -> list[str]:
@@ -78,21 +109,8 @@ def burst(client: Path, server: live.LiveServer, creds: dict, connects: int) -> 
 
 
 def scenario(client: Path, directory: Path, pending: int, args) -> dict:
-    redis_url = live.redis_url() if args.redis else None
-    if args.redis and redis_url is None:
-        sys.exit("--redis: no Redis answers on 127.0.0.1:6379 (or REDIS_TEST_URL)")
-    server_env = live.ServerEnv.create(
-        directory / f"pending-{pending}",
-        redis_url=redis_url,
-        LOG_LEVEL="WARNING",
-        EXPUSHER_MAX_PENDING_ADMISSIONS=str(pending),
-        EXPUSHER_HALF_OPEN_PER_ADDRESS="1000000",  # every connect comes from 127.0.0.1
-    )
-    live.migrate(server_env)
-    creds = live.bootstrap(server_env, "Bench", "bench@example.test", app="Bench")
-    with live.LiveServer(server_env) as server:
-        if shutil.which("taskset"):
-            subprocess.run(["taskset", "-pc", "0", str(server.process.pid)], capture_output=True)
+    limit = {"EXPUSHER_MAX_PENDING_ADMISSIONS": str(pending)}
+    with fresh_server(directory / f"pending-{pending}", args.redis, **limit) as (server, creds):
         return {
             "pending_cap": pending,
             "connects": args.connects,

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import probes  # noqa: E402
-from bench.admission import CLIENT, load_client, pinned  # noqa: E402
+from bench.admission import CLIENT, fresh_server, load_client, pinned  # noqa: E402
 from bench.memory import client_arguments  # noqa: E402
 from tests.support import live  # noqa: E402
 
@@ -156,22 +156,8 @@ def record(target: Target, result: dict) -> dict:
 @contextlib.contextmanager
 def expusher(directory: Path, args) -> Iterator[Target]:
     """A fresh ExPusher process on core 0, with its own database and credentials."""
-    redis_url = live.redis_url() if args.redis else None
-    if args.redis and redis_url is None:
-        sys.exit("--redis: no Redis answers on 127.0.0.1:6379 (or REDIS_TEST_URL)")
-    server_env = live.ServerEnv.create(
-        directory / "expusher",
-        redis_url=redis_url,
-        LOG_LEVEL="WARNING",
-        EXPUSHER_HALF_OPEN_PER_ADDRESS="1000000",  # every connect comes from 127.0.0.1
-    )
-    if server_env.env.get("DEBUG", "False").lower() in ("1", "true", "yes", "on"):
-        sys.exit("DEBUG is on in the server's environment: the figures would mean nothing")
-    live.migrate(server_env)
-    creds = live.bootstrap(server_env, "Bench", "bench@example.test", app="Bench")
-    with live.LiveServer(server_env) as server:
-        pin_to_core_0(server.process.pid)
-        helpers = probes.pids_named("redis-server") if redis_url else []
+    with fresh_server(directory / "expusher", args.redis) as (server, creds):
+        helpers = probes.pids_named("redis-server") if args.redis else []
         try:
             yield Target(
                 "expusher",
@@ -182,12 +168,6 @@ def expusher(directory: Path, args) -> Iterator[Target]:
         except BaseException:
             sys.stderr.write(f"ExPusher's log ends with:\n{server.log_text()[-2000:]}\n")
             raise
-
-
-def pin_to_core_0(pid: int) -> None:
-    # -a: every thread daphne has started by now, not only the main one.
-    if shutil.which("taskset"):
-        subprocess.run(["taskset", "-apc", "0", str(pid)], capture_output=True, timeout=10)
 
 
 # ---- soketi

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import probes  # noqa: E402
-from bench.admission import load_client, pinned, pusher_arguments  # noqa: E402
+from bench.admission import fresh_server, load_client, pinned, pusher_arguments  # noqa: E402
 from tests.support import live  # noqa: E402
 
 WARM_UP = 20
@@ -69,21 +69,8 @@ def hold(client: Path, server: live.LiveServer, arguments: list[str], n: int) ->
 
 
 def scenario(client: Path, directory: Path, protocol: str, args) -> dict:
-    redis_url = live.redis_url() if args.redis else None
-    if args.redis and redis_url is None:
-        sys.exit("--redis: no Redis answers on 127.0.0.1:6379 (or REDIS_TEST_URL)")
-    server_env = live.ServerEnv.create(
-        directory / protocol,
-        redis_url=redis_url,
-        LOG_LEVEL="WARNING",
-        EXPUSHER_HALF_OPEN_PER_ADDRESS="1000000",  # every connect comes from 127.0.0.1
-    )
-    live.migrate(server_env)
-    creds = live.bootstrap(server_env, "Bench", "bench@example.test", app="Bench")
-    with live.LiveServer(server_env) as server:
+    with fresh_server(directory / protocol, args.redis) as (server, creds):
         pid = server.process.pid
-        if shutil.which("taskset"):
-            subprocess.run(["taskset", "-pc", "0", str(pid)], capture_output=True)
         arguments = client_arguments(protocol, server, creds)
         hold(client, server, arguments, WARM_UP)
         time.sleep(2)  # the warm-up sockets are gone
@@ -92,7 +79,7 @@ def scenario(client: Path, directory: Path, protocol: str, args) -> dict:
         after = held["server_rss_kb"][0]
         return {
             "protocol": protocol,
-            "layer": "redis" if redis_url else "memory",
+            "layer": "redis" if args.redis else "memory",
             "connections": args.connections,
             "rss_before_kib": before,
             "rss_after_kib": after,
