@@ -7,6 +7,7 @@ Every way of starting the service (scripts/serve, the Procfile, the tests) goes 
 here so the limits are the same.
 """
 
+import errno
 import gc
 import logging
 import os
@@ -144,6 +145,52 @@ def write_without_waiting() -> None:
         queued_write(self, data)
 
     tcp.Connection.write = write
+
+
+def read_without_log_context() -> None:
+    """Call a socket's doRead and doWrite straight from the event loop.
+
+    Twisted's asyncio reactor wraps every readiness callback in callWithLogger: it asks the
+    socket for its log prefix, then copies and pushes a context dict for Twisted's legacy
+    log, which neither daphne nor ExPusher reads (both log through Python's logging). That
+    was about 3 % of a Pusher HTTP API trigger's CPU (bench/README.md). `_readOrWrite`
+    still catches and logs what doRead or doWrite raises, and disconnects the socket.
+    Otherwise these are Twisted's addReader and addWriter, line for line.
+    """
+    from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+
+    def addReader(self, reader) -> None:  # noqa: N802 (Twisted's names)
+        if reader in self._readers.keys() or reader in self._continuousPolling._readers:
+            return
+        fd = reader.fileno()
+        try:
+            self._asyncioEventloop.add_reader(fd, self._readOrWrite, reader, True)
+            self._readers[reader] = fd
+        except OSError as e:
+            self._unregisterFDInAsyncio(fd)
+            if e.errno == errno.EPERM:  # epoll refuses regular files: Twisted polls them
+                self._continuousPolling.addReader(reader)
+            else:
+                raise
+
+    def addWriter(self, writer) -> None:  # noqa: N802
+        if writer in self._writers.keys() or writer in self._continuousPolling._writers:
+            return
+        fd = writer.fileno()
+        try:
+            self._asyncioEventloop.add_writer(fd, self._readOrWrite, writer, False)
+            self._writers[writer] = fd
+        except PermissionError:
+            self._unregisterFDInAsyncio(fd)
+            self._continuousPolling.addWriter(writer)
+        except BrokenPipeError:
+            self._unregisterFDInAsyncio(fd)
+        except BaseException:
+            self._unregisterFDInAsyncio(fd)
+            raise
+
+    AsyncioSelectorReactor.addReader = addReader
+    AsyncioSelectorReactor.addWriter = addWriter
 
 
 def _cut_if_slow(protocol) -> bool:
@@ -467,6 +514,7 @@ def main() -> None:
     listen_with_a_deep_backlog()
     close_instead_of_dropping()
     access_log_without_query_strings()
+    read_without_log_context()
     write_without_waiting()
     cut_slow_readers()
     lean_sockets.install()
