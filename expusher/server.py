@@ -121,7 +121,9 @@ def write_without_waiting() -> None:
     socket with the reactor and removing it again: three system calls and a loop turn
     per frame, the largest share of a fan-out's CPU (bench/README.md). Writing at once
     when the socket's queue is empty keeps the order and falls back to Twisted's queue
-    for whatever the socket does not take (a partial send, EAGAIN, an error).
+    for whatever the socket does not take (a partial send, EAGAIN, an error, which
+    Twisted's next attempt then reports). The send is the socket's own: Twisted's
+    writeSomeData adds a memoryview and an EINTR loop, which Python's socket already has.
     """
     from twisted.internet import tcp
 
@@ -137,10 +139,13 @@ def write_without_waiting() -> None:
             and not self._tempDataBuffer
             and self.offset == len(self.dataBuffer)
         ):
-            sent = self.writeSomeData(data)
-            if isinstance(sent, int) and sent > 0:
-                if sent == len(data):
-                    return
+            try:
+                sent = self.socket.send(data)
+            except OSError:  # EAGAIN, ENOBUFS, or a broken connection: Twisted's to handle
+                sent = 0
+            if sent == len(data):
+                return
+            if sent:
                 data = data[sent:]
         queued_write(self, data)
 
