@@ -270,14 +270,22 @@ class DirectWrites:
         protocol, transport = self.protocol, self.transport
         if protocol.state != protocol.STATE_OPEN:
             return
+        data = prepared.payloadHybi
         if transport._tempDataLen or transport.offset != len(transport.dataBuffer):
             # Frames are waiting already: bound them, and queue this one behind them.
             if not _cut_if_slow(protocol):
-                protocol.sendData(prepared.payloadHybi)
+                protocol.sendData(data)
         elif protocol.send_queue:  # autobahn is still sending a chopped frame
-            protocol.sendData(prepared.payloadHybi)
-        else:
-            transport.write(prepared.payloadHybi)
+            protocol.sendData(data)
+        elif transport.connected and not (transport.disconnecting or transport._writeDisconnected):
+            # Nothing queued: write_without_waiting's send, without its call (this runs
+            # once per subscriber of every broadcast).
+            try:
+                sent = transport.socket.send(data)
+            except OSError:
+                sent = 0
+            if sent != len(data):
+                transport.write(data[sent:])
 
 
 def direct_websocket_writes() -> None:
