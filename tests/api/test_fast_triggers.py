@@ -585,3 +585,18 @@ async def test_a_private_network_preflight_goes_to_django_once_allowed(
     settings.CORS_ALLOW_PRIVATE_NETWORK = True
     _, handed = await compare(world, request, apps(), caplog, exact=False)
     assert handed == [request.path]
+
+
+async def test_admission_follows_settings_changed_after_a_trigger(world, apps, caplog, settings):
+    request = world.post(
+        world.event_path(), bearer=world.secret, json_body={}, headers=[("x-scheme", "https")]
+    )
+    _, handed = await compare(world, request, apps(), caplog)
+    assert handed == []
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_SCHEME", "https")
+    settings.SECURE_HSTS_SECONDS = 60
+    by_django, handed = await compare(world, request, apps(), caplog)
+    assert handed == [] and by_django.header("strict-transport-security") == "max-age=60"
+    settings.CORS_URLS_REGEX = r"^/elsewhere/"
+    _, handed = await compare(world, request, apps(), caplog, exact=False)
+    assert handed == [request.path]
