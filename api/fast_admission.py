@@ -28,6 +28,7 @@ Content-Length means an empty body whatever arrives (as with a chunked one).
 import codecs
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -64,6 +65,7 @@ KNOWN_MIDDLEWARE = (
 MAX_CONTENT_TYPE_LENGTH = 256  # DRF refuses longer ones (415)
 MEMO_ENTRIES = 256
 EVENT, BATCH, PREFLIGHT = "event", "batch", "preflight"
+UNREADABLE = "unreadable"  # a SECURE_PROXY_SSL_HEADER this path cannot read (not HTTP_*)
 
 
 @dataclass(slots=True)
@@ -95,11 +97,11 @@ def admit(scope) -> Admitted | None:
         return None
     if not _configuration_known() or not scope.get("raw_path", b"").isascii():
         return None
-    if not re.match(cors_conf.CORS_URLS_REGEX, scope["path"]):
+    if not _cors_url_matcher()(scope["path"]):
         return None  # django-cors-headers would not treat it as a trigger: neither do we
     headers = _headers(scope)
     secure = _secure(scope, headers)
-    if secure is None or (settings.SECURE_SSL_REDIRECT and not secure):
+    if secure is None or (_ssl_redirect() and not secure):
         return None
     org, app, event = match["org"], match["app"], match["event"]
     if method == "OPTIONS":
@@ -150,16 +152,55 @@ def _configuration_known() -> bool:
     )
 
 
+@functools.cache
+def _ssl_redirect() -> bool:
+    return bool(settings.SECURE_SSL_REDIRECT)
+
+
+@functools.cache
+def _cors_url_matcher() -> Callable[[str], re.Match | None]:
+    """re.match with django-cors-headers' CORS_URLS_REGEX (a string or a compiled one)."""
+    return re.compile(cors_conf.CORS_URLS_REGEX).match
+
+
+@functools.cache
+def _proxy_ssl_header() -> tuple[str, str] | str | None:
+    """SECURE_PROXY_SSL_HEADER as (header name as in `headers`, the value meaning https);
+    None without one, UNREADABLE when it names no HTTP header."""
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    if not proxy_header:
+        return None
+    meta_name, secure_value = proxy_header
+    if not meta_name.startswith("HTTP_"):
+        return UNREADABLE
+    return meta_name[5:].lower().replace("_", "-"), secure_value
+
+
+@functools.cache
+def _empty_query() -> QueryDict:
+    # Immutable, so one can serve every request without a query string.
+    return QueryDict()
+
+
 @receiver(setting_changed)
 def _forget_settings_answers(**kwargs) -> None:
-    body_limit.cache_clear()
-    _configuration_known.cache_clear()
-    _host_allowed.cache_clear()
+    for answer in (body_limit, _configuration_known, _host_allowed, _ssl_redirect):
+        answer.cache_clear()
+    for answer in (_cors_url_matcher, _proxy_ssl_header, _empty_query):
+        answer.cache_clear()
 
 
 def _headers(scope) -> dict[str, str]:
+    raw = scope.get("headers", ())
+    headers = {name.decode("latin1"): value.decode("latin1") for name, value in raw}
+    if len(headers) < len(raw) or "_" in "".join(headers):
+        return _headers_as_django(raw)  # a repeated header, or one Django drops
+    return headers
+
+
+def _headers_as_django(raw) -> dict[str, str]:
     headers: dict[str, str] = {}
-    for raw_name, raw_value in scope.get("headers", ()):
+    for raw_name, raw_value in raw:
         name = raw_name.decode("latin1")
         if "_" in name:
             continue  # Django drops these: with "-" they would be ambiguous in META
@@ -170,12 +211,12 @@ def _headers(scope) -> dict[str, str]:
 
 def _secure(scope, headers: dict[str, str]) -> bool | None:
     """request.is_secure(); None when this path cannot tell the way Django does."""
-    proxy_header = settings.SECURE_PROXY_SSL_HEADER
-    if proxy_header:
-        meta_name, secure_value = proxy_header
-        if not meta_name.startswith("HTTP_"):
-            return None
-        value = headers.get(meta_name[5:].lower().replace("_", "-"))
+    proxy_header = _proxy_ssl_header()
+    if proxy_header == UNREADABLE:
+        return None
+    if proxy_header is not None:
+        name, secure_value = proxy_header
+        value = headers.get(name)
         if value is not None:
             return value.split(",", 1)[0].strip() == secure_value
     return (scope.get("scheme") or "http") == "https"
@@ -195,6 +236,8 @@ def _host_allowed(host: str | None) -> bool:
 
 def _query(query_string: bytes) -> QueryDict | None:
     """request.query_params, unless Django or DRF would do something else with it."""
+    if not query_string:
+        return _empty_query()
     try:
         query = QueryDict(query_string.decode())
     except Exception:  # not UTF-8, or too many fields (Django raises while parsing)

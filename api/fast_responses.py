@@ -10,13 +10,15 @@ settings and the same per-application decision (api.cors), errors by the API's o
 exception handler (api.exceptions), and 4xx/5xx answers are logged as Django logs them.
 """
 
+import functools
 from http.client import responses
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from corsheaders.conf import conf as cors_conf
 from corsheaders.middleware import CorsMiddleware
-from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
@@ -67,12 +69,30 @@ async def cors_allows(app_ident: str, headers: dict[str, str]) -> bool:
 def view_headers(
     status: int, body: bytes, extra: list[tuple[str, str]], secure: bool, origin: str | None
 ) -> Headers:
-    head = [("Content-Type", "application/json"), *extra]
-    head += [("Vary", _vary("origin")), ("Allow", _allow())]
-    head += _middleware_headers(secure, framed=True)
-    head.append(("Content-Length", str(len(body))))
-    head += _cors_headers("POST", origin)
-    head += _middleware_headers(secure, framed=False)
+    before, after = _view_head(secure)
+    if extra:
+        before = [before[0], *_encoded(extra), *before[1:]]
+    head = [*before, (b"Content-Length", str(len(body)).encode())]
+    if origin is not None:
+        head += _encoded(_cors_headers("POST", origin))
+    return head + after
+
+
+# What depends on settings only (_view_head, _middleware_headers, _private_network_allowed)
+# is worked out once, and forgotten when a setting changes (tests).
+
+
+@functools.cache
+def _view_head(secure: bool) -> tuple[Headers, Headers]:
+    """Every view answer's headers (settings decide them): those before Content-Length, the
+    view's extra ones left out (they follow Content-Type), and those after it, CORS's left
+    out (they come first)."""
+    before = [("Content-Type", "application/json"), ("Vary", _vary("origin"))]
+    before += [("Allow", _allow()), *_middleware_headers(secure, framed=True)]
+    return _encoded(before), _encoded(_middleware_headers(secure, framed=False))
+
+
+def _encoded(head: list[tuple[str, str]]) -> Headers:
     return [(name.encode("latin1"), value.encode("latin1")) for name, value in head]
 
 
@@ -83,7 +103,7 @@ def preflight_headers(secure: bool, origin: str | None) -> Headers:
     head.append(("Content-Security-Policy", csp.POLICY))
     head += _cors_headers("OPTIONS", origin)
     head += _middleware_headers(secure, framed=False)
-    return [(name.encode("latin1"), value.encode("latin1")) for name, value in head]
+    return _encoded(head)
 
 
 def log_refusal(status: int, path: str) -> None:
@@ -147,37 +167,30 @@ def private_network_asked(headers: dict[str, str]) -> bool:
     """cors-headers answers this request header only with CORS_ALLOW_PRIVATE_NETWORK on;
     such requests go to Django."""
     return (
-        cors_conf.CORS_ALLOW_PRIVATE_NETWORK
+        _private_network_allowed()
         and headers.get("access-control-request-private-network") == "true"
     )
 
 
-_middleware_memo: dict[tuple, list[tuple[str, str]]] = {}
+@functools.cache
+def _private_network_allowed() -> bool:
+    return bool(cors_conf.CORS_ALLOW_PRIVATE_NETWORK)
 
 
+@functools.cache
 def _middleware_headers(secure: bool, *, framed: bool) -> list[tuple[str, str]]:
     """The headers XFrameOptionsMiddleware (framed=True) or SecurityMiddleware adds to a
-    response, computed by the middleware themselves for these setting values."""
-    key = (
-        secure,
-        framed,
-        settings.X_FRAME_OPTIONS,
-        settings.SECURE_HSTS_SECONDS,
-        settings.SECURE_HSTS_INCLUDE_SUBDOMAINS,
-        settings.SECURE_HSTS_PRELOAD,
-        settings.SECURE_CONTENT_TYPE_NOSNIFF,
-        str(settings.SECURE_REFERRER_POLICY),
-        settings.SECURE_CROSS_ORIGIN_OPENER_POLICY,
-    )
-    known = _middleware_memo.get(key)
-    if known is None:
-        response = HttpResponse()
-        before = set(response.headers)
-        request = SimpleNamespace(is_secure=lambda: secure)
-        middleware = XFrameOptionsMiddleware if framed else SecurityMiddleware
-        middleware(lambda request: response).process_response(request, response)
-        known = [(name, value) for name, value in response.items() if name not in before]
-        if len(_middleware_memo) > 64:
-            _middleware_memo.clear()
-        _middleware_memo[key] = known
-    return known
+    response, computed by the middleware themselves for the current settings."""
+    response = HttpResponse()
+    before = set(response.headers)
+    request = SimpleNamespace(is_secure=lambda: secure)
+    middleware = XFrameOptionsMiddleware if framed else SecurityMiddleware
+    middleware(lambda request: response).process_response(request, response)
+    return [(name, value) for name, value in response.items() if name not in before]
+
+
+@receiver(setting_changed)
+def _forget_settings_answers(**kwargs) -> None:
+    _middleware_headers.cache_clear()
+    _view_head.cache_clear()
+    _private_network_allowed.cache_clear()

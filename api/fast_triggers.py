@@ -32,7 +32,7 @@ from api import fast_responses as answers
 from api.authentication import JwtCaller
 from api.fast_admission import BATCH, EVENT, PREFLIGHT, Admitted, admit, body_limit, serves
 from api.fast_auth import caller_of
-from api.parsers import JSONParser
+from api.parsers import json_body_parse
 from api.scoping import application_in_scope
 from api.triggers import batch_prepare, event_payload, event_prepare, event_topic
 from api.views.events import EventBatchApi
@@ -154,11 +154,10 @@ def _data(admitted: Admitted, body: bytes):
     if not admitted.content_length:
         content_type = admitted.headers.get("content-type", "")
         return QueryDict("") if content_type and is_form_media_type(content_type) else {}
-    context = {"encoding": admitted.encoding}
     if admitted.body_kind == "json":
-        return JSONParser().parse(io.BytesIO(body), None, context)
+        return json_body_parse(body, admitted.encoding)
     try:
-        return FormParser().parse(io.BytesIO(body), None, context)
+        return FormParser().parse(io.BytesIO(body), None, {"encoding": admitted.encoding})
     except TooManyFieldsSent:
         raise _ToDjango() from None
 

@@ -6,12 +6,15 @@ server needs the plaintext: they are encrypted with EXPUSHER_ENCRYPTION_KEY inst
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 SECRET_TOKEN_PREFIX = "exps_"
 LOOKUP_LENGTH = 8
@@ -32,8 +35,21 @@ def secret_token_lookup(plaintext: str) -> str:
 
 
 def secret_token_digest(plaintext: str) -> str:
-    pepper = settings.EXPUSHER_TOKEN_PEPPER.encode()
-    return hmac.new(pepper, plaintext.encode(), hashlib.sha256).hexdigest()
+    peppered = _peppered().copy()
+    peppered.update(plaintext.encode())
+    return peppered.hexdigest()
+
+
+@functools.cache
+def _peppered() -> hmac.HMAC:
+    # Every REST trigger with a secret token digests it: the setting is read and the HMAC
+    # keyed once (a copy costs less than keying anew), forgotten when a setting changes.
+    return hmac.new(settings.EXPUSHER_TOKEN_PEPPER.encode(), digestmod=hashlib.sha256)
+
+
+@receiver(setting_changed)
+def _forget_pepper(**kwargs) -> None:
+    _peppered.cache_clear()
 
 
 def secret_token_matches(plaintext: str, digest: str) -> bool:

@@ -7,10 +7,13 @@ that holds a JSON object reaches Phoenix sockets as that object, any other strin
 `{"data": "<the string>"}`, and Pusher sockets get the publisher's string verbatim.
 """
 
+import functools
 import json
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from realtime import notifications
 from realtime.errors import InvalidEvent, InvalidTopic, PayloadTooLarge
@@ -31,9 +34,19 @@ def _check(topic: str, event: str, size: int) -> None:
             "event names are 1-200 characters of A-Z a-z 0-9 _ - = @ , . ; : \\ "
             "and may not start with phx_, presence_, pusher: or pusher_internal:"
         )
-    limit = settings.EXPUSHER_MAX_PAYLOAD_BYTES
-    if size > limit:
-        raise PayloadTooLarge(f"event payloads are limited to {limit} bytes")
+    if size > _payload_limit():
+        raise PayloadTooLarge(f"event payloads are limited to {_payload_limit()} bytes")
+
+
+@functools.cache
+def _payload_limit() -> int:
+    # Read once (every published event asks), forgotten when the setting changes (tests).
+    return settings.EXPUSHER_MAX_PAYLOAD_BYTES
+
+
+@receiver(setting_changed)
+def _forget_payload_limit(**kwargs) -> None:
+    _payload_limit.cache_clear()
 
 
 def event_encode(topic: str, event: str, payload: dict | bytes) -> str | bytes:
@@ -106,7 +119,7 @@ async def event_trigger_checked(
     200 says "delivered to every subscriber": refused (a Redis error, answered 503) while
     Redis is away or healing. `credential` names the caller (see api_message)."""
     await get_presence().check_ready()
-    await event_trigger(app_id, topic, event, payload)
+    await event_publish(app_id, Event(topic, event, payload))  # event_trigger, one frame less
     api_message(app_id, [topic], event, payload, api=api, credential=credential)
 
 

@@ -560,3 +560,43 @@ async def test_a_failure_while_publishing_is_the_same_logged_500(world, apps, ca
     assert by_django.json()["error"]["code"] == "server_error"
     logged = {(r.name, r.levelname) for r in caplog.records}  # the fast path's, as Django's
     assert {("api.exceptions", "ERROR"), ("django.request", "ERROR")} <= logged
+
+
+async def test_a_setting_changed_after_a_trigger_still_shapes_the_answer(
+    world, apps, caplog, settings
+):
+    # The fast path works out its setting-bound headers once: a change must reach them.
+    request = world.post(world.event_path(), bearer=world.secret, json_body={}, scheme="https")
+    await compare(world, request, apps(), caplog)
+    settings.X_FRAME_OPTIONS = "SAMEORIGIN"
+    settings.SECURE_HSTS_SECONDS = 120
+    by_django, handed = await compare(world, request, apps(), caplog)
+    assert handed == [] and by_django.header("x-frame-options") == "SAMEORIGIN"
+    assert by_django.header("strict-transport-security") == "max-age=120"
+
+
+async def test_a_private_network_preflight_goes_to_django_once_allowed(
+    world, apps, caplog, settings
+):
+    request = world.preflight(world.event_path())
+    request.headers.append(("access-control-request-private-network", "true"))
+    _, handed = await compare(world, request, apps(), caplog)
+    assert handed == []
+    settings.CORS_ALLOW_PRIVATE_NETWORK = True
+    _, handed = await compare(world, request, apps(), caplog, exact=False)
+    assert handed == [request.path]
+
+
+async def test_admission_follows_settings_changed_after_a_trigger(world, apps, caplog, settings):
+    request = world.post(
+        world.event_path(), bearer=world.secret, json_body={}, headers=[("x-scheme", "https")]
+    )
+    _, handed = await compare(world, request, apps(), caplog)
+    assert handed == []
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_SCHEME", "https")
+    settings.SECURE_HSTS_SECONDS = 60
+    by_django, handed = await compare(world, request, apps(), caplog)
+    assert handed == [] and by_django.header("strict-transport-security") == "max-age=60"
+    settings.CORS_URLS_REGEX = r"^/elsewhere/"
+    _, handed = await compare(world, request, apps(), caplog, exact=False)
+    assert handed == [request.path]

@@ -1,6 +1,10 @@
+import hashlib
+import hmac
+
 from django.urls import reverse
 
 from organizations.models import SecretToken
+from organizations.secrets import secret_token_digest
 from organizations.selectors import secret_token_is_active
 
 
@@ -46,3 +50,12 @@ def test_it_revokes_a_token(alice_client, alice_org, alice_token, alice_secret, 
     assert alice_token.revoked is not None
     assert not secret_token_is_active(alice_token.pk)
     assert api.post("/api/sessions", {"token": alice_secret}, format="json").status_code == 401
+
+
+def test_a_digest_is_the_peppered_hmac_and_follows_the_pepper(settings):
+    plaintext = "exps_" + "x" * 43
+    settings.EXPUSHER_TOKEN_PEPPER = "first pepper"
+    first = secret_token_digest(plaintext)
+    assert first == hmac.new(b"first pepper", plaintext.encode(), hashlib.sha256).hexdigest()
+    settings.EXPUSHER_TOKEN_PEPPER = "second pepper"  # remembered once: the change must reach it
+    assert secret_token_digest(plaintext) != first

@@ -1,6 +1,8 @@
 import pytest
 
 from realtime import topics
+from realtime.errors import PayloadTooLarge
+from realtime.events import event_encode
 
 
 @pytest.mark.parametrize(
@@ -41,3 +43,10 @@ def test_group_names_fit_the_channel_layer_rules_and_separate_applications():
     name = topics.group_name(1234567, long_topic)
     assert len(name) < 100 and all(c.isalnum() or c in "-_." for c in name)
     assert topics.group_name(1, "general") != topics.group_name(2, "general")
+
+
+def test_the_payload_limit_follows_its_setting(settings):
+    event_encode("room:1", "e", {"a": "x" * 50})  # the limit is read once, then remembered
+    settings.EXPUSHER_MAX_PAYLOAD_BYTES = 40
+    with pytest.raises(PayloadTooLarge, match="limited to 40 bytes"):
+        event_encode("room:1", "e", {"a": "x" * 50})
