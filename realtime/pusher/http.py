@@ -157,15 +157,18 @@ def _query(query_string: bytes) -> dict[str, str]:
     text = query_string.decode("ascii", "replace")
     if "%" in text or "+" in text:
         pairs = parse_qsl(text, keep_blank_values=True)
-    else:
-        pairs = [
-            tuple(part.split("=", 1)) if "=" in part else (part, "")
-            for part in text.split("&")
-            if part
-        ]
-    if len(pairs) > MAX_QUERY_PARAMS:
+        if len(pairs) > MAX_QUERY_PARAMS:
+            raise errors.InvalidField("Too many query parameters.")
+        return dict(pairs)
+    parts = text.split("&")
+    if len(parts) > MAX_QUERY_PARAMS and sum(1 for part in parts if part) > MAX_QUERY_PARAMS:
         raise errors.InvalidField("Too many query parameters.")
-    return dict(pairs)
+    params = {}
+    for part in parts:
+        if part:
+            name, _, value = part.partition("=")
+            params[name] = value  # the last of a repeated name wins, as with dict(pairs)
+    return params
 
 
 def _error(e: errors.HttpApiError) -> dict:

@@ -122,8 +122,9 @@ def check_signature(
     app: AppSnapshot, method: str, path: str, params: Mapping[str, str], body: bytes
 ) -> None:
     """Raise a 401 error unless the request is signed with the application's secret."""
-    if not all(params.get(name) for name in AUTH_PARAMS):
-        raise errors.MissingAuth()
+    for name in AUTH_PARAMS:
+        if not params.get(name):
+            raise errors.MissingAuth()
     if params["auth_version"] != "1.0":
         raise errors.AuthFailed("auth_version must be 1.0.")
     if params["auth_key"] != app.app_key:
@@ -135,9 +136,10 @@ def check_signature(
             raise errors.BodyMd5Mismatch("body_md5 is required when the request has a body.")
         if not hmac.compare_digest(given_md5.encode(), body_md5(body).encode()):
             raise errors.BodyMd5Mismatch("body_md5 is not the MD5 of the body.")
-    if not any(
-        request_signature_valid(secret, method, path, params) for secret in app.verifying_secrets()
-    ):
+    for secret in app.verifying_secrets():
+        if request_signature_valid(secret, method, path, params):
+            break
+    else:
         # What to sign is no secret, and saying it is the quickest help to a library author.
         expected = request_string(method, path, params)
         raise errors.AuthFailed(

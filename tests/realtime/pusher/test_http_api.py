@@ -239,6 +239,34 @@ async def test_escaped_query_values_are_signed_unescaped(pusher_api):
     assert (response.status, response.json) == (200, {"channels": {}})
 
 
+async def test_the_query_is_read_as_parse_qsl_reads_it(pusher_api):
+    """Plain and escaped queries alike: a bare name has an empty value, a value may hold
+    "=", the last of a repeated name wins, and empty parts count for nothing."""
+    extra = {"filter_by_prefix": "presence-"}
+    path = pusher_api.signed_path("GET", f"{pusher_api.prefix}/channels", query=extra)
+    head, _, query = path.partition("?")
+    for variant in (f"{query}&&", f"&{query}", query.replace("presence-", "presence%2D")):
+        response = await pusher_api.raw("GET", f"{head}?{variant}")
+        assert (response.status, response.json) == (200, {"channels": {}})
+    # filter_by_prefix named twice: the signature covers the last one only.
+    twice = f"{head}?filter_by_prefix=orders&{query}"
+    response = await pusher_api.raw("GET", twice)
+    assert (response.status, response.json) == (200, {"channels": {}})
+
+
+@pytest.mark.parametrize("escaped", [False, True])
+async def test_more_than_32_query_parameters_are_refused(pusher_api, escaped):
+    filler = {f"x{i}": "a b" if escaped else "y" for i in range(29)}  # 4 auth params, + 29
+    path = pusher_api.signed_path("GET", f"{pusher_api.prefix}/channels", query=filler)
+    response = await pusher_api.raw("GET", path)
+    assert (response.status, response.code) == (400, "invalid_field")
+    assert response.json["error"]["message"] == "Too many query parameters."
+    del filler["x0"]
+    path = pusher_api.signed_path("GET", f"{pusher_api.prefix}/channels", query=filler)
+    response = await pusher_api.raw("GET", path + "&" * 40)  # empty parts are no parameters
+    assert response.status == 200
+
+
 async def test_channels_refuses_user_count_beyond_presence_channels(pusher_api):
     response = await pusher_api.get("/channels", {"info": "user_count"})
     assert (response.status, response.code) == (400, "invalid_info")
