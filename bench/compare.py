@@ -1,7 +1,7 @@
 """ExPusher beside soketi 1.6.1: the same load, one server core each, in one run.
 
     .venv/bin/python bench/compare.py [--protocol pusher|phoenix] [--ns 1,100,1000] [--redis]
-                                      [--window 8] [--size 100] [--seconds 4]
+                                      [--bearer token|jwt] [--window 8] [--size 100] [--seconds 4]
 
 What ../shared/perf/compare.sh measures, as one command of our own. It starts a fresh
 ExPusher process (`python -m expusher.server`, DEBUG off, pinned to core 0 when `taskset`
@@ -16,9 +16,10 @@ events outstanding, about `--seconds` of traffic after a 1-second calibration ru
 open-loop latency at light load (20 events/s x 100 below N=1000, 2 events/s x 30 from
 there). soketi always speaks Pusher protocol 7 with the signed HTTP API; ExPusher does the
 same with `--protocol pusher`, or Phoenix channels with its REST trigger API with
-`--protocol phoenix`. Prints one JSON line per client run, then a Markdown table; exits 1
-if the client saw ExPusher lose, duplicate or reorder a delivery. bench/README.md, section
-"Side by side with soketi", explains the columns.
+`--protocol phoenix` (triggers authorized by the application's secret token, or with
+`--bearer jwt` by a JWT from /api/sessions). Prints one JSON line per client run, then a
+Markdown table; exits 1 if the client saw ExPusher lose, duplicate or reorder a delivery.
+bench/README.md, section "Side by side with soketi", explains the columns.
 """
 
 from __future__ import annotations
@@ -163,11 +164,21 @@ def expusher(directory: Path, args) -> Iterator[Target]:
                 "expusher",
                 server.port,
                 [server.process.pid, *helpers],
-                client_arguments(args.protocol, server, creds),
+                _with_bearer(client_arguments(args.protocol, server, creds), args.bearer),
             )
         except BaseException:
             sys.stderr.write(f"ExPusher's log ends with:\n{server.log_text()[-2000:]}\n")
             raise
+
+
+def _with_bearer(arguments: list[str], bearer: str) -> list[str]:
+    """The Phoenix client's arguments, its REST triggers authorized with the JWT when
+    `bearer` is "jwt" (the client sends whatever --token holds as the Bearer value)."""
+    if bearer != "jwt" or "--jwt" not in arguments:
+        return arguments
+    arguments = list(arguments)
+    arguments[arguments.index("--token") + 1] = arguments[arguments.index("--jwt") + 1]
+    return arguments
 
 
 # ---- soketi
@@ -371,6 +382,12 @@ def table(targets: dict[str, Target], args) -> str:
     return "\n".join(lines)
 
 
+def _triggers(args) -> str:
+    if args.protocol != "phoenix":
+        return ""
+    return ", REST triggers with a " + ("JWT" if args.bearer == "jwt" else "secret token")
+
+
 def heading(args) -> str:
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
@@ -384,7 +401,8 @@ def heading(args) -> str:
     return (
         f"## bench/compare.py {when}, {os.cpu_count()} CPUs ({cpu_model()}), "
         f"kernel {platform.release()}\n\n"
-        f"ExPusher {commit or '?'} ({args.protocol} protocol, {layer} layer, DEBUG off) "
+        f"ExPusher {commit or '?'} ({args.protocol} protocol{_triggers(args)}, {layer} layer, "
+        "DEBUG off) "
         f"beside soketi 1.6.1 (pusher protocol, node {node.stdout.strip()}); "
         f"{args.size}-byte payloads, one channel, servers on CPU 0, client on CPU 1."
     )
@@ -475,6 +493,12 @@ def parse_arguments(argv) -> argparse.Namespace:
         help="subscriber counts on one channel (1: the trigger path alone)",
     )
     parser.add_argument("--redis", action="store_true", help="ExPusher on the Redis layer")
+    parser.add_argument(
+        "--bearer",
+        choices=["token", "jwt"],
+        default="token",
+        help="with --protocol phoenix: REST triggers authorized by the secret token or a JWT",
+    )
     parser.add_argument("--window", type=int, default=8, help="events outstanding at most")
     parser.add_argument("--size", type=int, default=100, help="payload bytes per event")
     parser.add_argument(
