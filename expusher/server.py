@@ -286,6 +286,8 @@ class DirectWrites:
                 sent = 0
             if sent != len(data):
                 transport.write(data[sent:])
+        else:
+            transport.write(data)  # closing: Twisted's write queues it, or drops it once closed
 
 
 def direct_websocket_writes() -> None:
