@@ -76,6 +76,9 @@ def listen_with_a_deep_backlog() -> None:
     cli.build_endpoint_description_strings = build_with_backlog
 
 
+CLOSE_WAIT_SECONDS = 5
+
+
 def close_instead_of_dropping() -> None:
     """Answer a too-big message with a 1009 close frame (and bad UTF-8 with 1007).
 
@@ -89,7 +92,11 @@ def close_instead_of_dropping() -> None:
     class ClosingWebSocketFactory(WebSocketFactory):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            self.setProtocolOptions(failByDrop=False)
+            # After our close frame, autobahn waits this long for the client's before it
+            # aborts TCP, which discards a close frame still unread or unsent: its default
+            # of 1 s can turn a busy client's 4102 (too many frames) into a 1006, after which
+            # a Pusher client reconnects at once instead of backing off.
+            self.setProtocolOptions(failByDrop=False, closeHandshakeTimeout=CLOSE_WAIT_SECONDS)
 
     server.WebSocketFactory = ClosingWebSocketFactory
 
