@@ -165,7 +165,7 @@ def read_without_log_context() -> None:
     Twisted's asyncio reactor wraps every readiness callback in callWithLogger: it asks the
     socket for its log prefix, then copies and pushes a context dict for Twisted's legacy
     log, which neither daphne nor ExPusher reads (both log through Python's logging). That
-    was about 3 % of a Pusher HTTP API trigger's CPU (bench/README.md). `_readOrWrite`
+    was about 3 % of a Pusher HTTP API trigger's CPU (README, "Measured"). `_readOrWrite`
     still catches and logs what doRead or doWrite raises, and disconnects the socket.
     Otherwise these are Twisted's addReader and addWriter, line for line.
     """
