@@ -26,7 +26,6 @@ Content-Length means an empty body whatever arrives (as with a chunked one).
 """
 
 import codecs
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,8 +33,6 @@ from types import SimpleNamespace
 
 from corsheaders.conf import conf as cors_conf
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import QueryDict
 from django.http.request import split_domain_port, validate_host
 from django.utils.http import parse_header_parameters
@@ -45,6 +42,7 @@ from rest_framework.settings import api_settings
 
 from api.parsers import JSONParser
 from api.views.events import EventTriggerApi
+from organizations.settings_answers import settings_answer
 
 TRIGGER_ROUTE = re.compile(
     r"/api/organizations/(?P<org>[^/]+)/applications/(?P<app>[^/]+)/(?:event/(?P<event>[^/]+)|events)"
@@ -130,7 +128,7 @@ def admit(scope) -> Admitted | None:
 # once and forgotten when a setting changes (tests).
 
 
-@functools.cache
+@settings_answer
 def body_limit() -> int:
     """The largest body this path reads (larger ones are Django's): a full batch at the
     payload limit fits even with every byte JSON-escaped, and never more than Django
@@ -141,7 +139,7 @@ def body_limit() -> int:
     return limit if django_limit is None else min(limit, django_limit)
 
 
-@functools.cache
+@settings_answer
 def _configuration_known() -> bool:
     return (
         tuple(settings.MIDDLEWARE) == KNOWN_MIDDLEWARE
@@ -152,18 +150,18 @@ def _configuration_known() -> bool:
     )
 
 
-@functools.cache
+@settings_answer
 def _ssl_redirect() -> bool:
     return bool(settings.SECURE_SSL_REDIRECT)
 
 
-@functools.cache
+@settings_answer
 def _cors_url_matcher() -> Callable[[str], re.Match | None]:
     """re.match with django-cors-headers' CORS_URLS_REGEX (a string or a compiled one)."""
     return re.compile(cors_conf.CORS_URLS_REGEX).match
 
 
-@functools.cache
+@settings_answer
 def _proxy_ssl_header() -> tuple[str, str] | str | None:
     """SECURE_PROXY_SSL_HEADER as (header name as in `headers`, the value meaning https);
     None without one, UNREADABLE when it names no HTTP header."""
@@ -176,18 +174,10 @@ def _proxy_ssl_header() -> tuple[str, str] | str | None:
     return meta_name[5:].lower().replace("_", "-"), secure_value
 
 
-@functools.cache
+@settings_answer
 def _empty_query() -> QueryDict:
     # Immutable, so one can serve every request without a query string.
     return QueryDict()
-
-
-@receiver(setting_changed)
-def _forget_settings_answers(**kwargs) -> None:
-    for answer in (body_limit, _configuration_known, _host_allowed, _ssl_redirect):
-        answer.cache_clear()
-    for answer in (_cors_url_matcher, _proxy_ssl_header, _empty_query):
-        answer.cache_clear()
 
 
 def _headers(scope) -> dict[str, str]:
@@ -222,7 +212,7 @@ def _secure(scope, headers: dict[str, str]) -> bool | None:
     return (scope.get("scheme") or "http") == "https"
 
 
-@functools.lru_cache(maxsize=1024)  # bounded: the Host header is the client's to choose
+@settings_answer(maxsize=1024)  # bounded: the Host header is the client's to choose
 def _host_allowed(host: str | None) -> bool:
     """request.get_host() would not raise DisallowedHost (CommonMiddleware calls it)."""
     if host is None:

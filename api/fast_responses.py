@@ -10,15 +10,12 @@ settings and the same per-application decision (api.cors), errors by the API's o
 exception handler (api.exceptions), and 4xx/5xx answers are logged as Django logs them.
 """
 
-import functools
 from http.client import responses
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from corsheaders.conf import conf as cors_conf
 from corsheaders.middleware import CorsMiddleware
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
@@ -30,6 +27,7 @@ from api.cors import trigger_origin_allowed
 from api.exceptions import exception_handler
 from api.views.events import EventTriggerApi
 from expusher import csp
+from organizations.settings_answers import settings_answer
 from realtime.applications import app_snapshot_async
 
 Headers = list[tuple[bytes, bytes]]
@@ -82,7 +80,7 @@ def view_headers(
 # is worked out once, and forgotten when a setting changes (tests).
 
 
-@functools.cache
+@settings_answer
 def _view_head(secure: bool) -> tuple[Headers, Headers]:
     """Every view answer's headers (settings decide them): those before Content-Length, the
     view's extra ones left out (they follow Content-Type), and those after it, CORS's left
@@ -172,12 +170,12 @@ def private_network_asked(headers: dict[str, str]) -> bool:
     )
 
 
-@functools.cache
+@settings_answer
 def _private_network_allowed() -> bool:
     return bool(cors_conf.CORS_ALLOW_PRIVATE_NETWORK)
 
 
-@functools.cache
+@settings_answer
 def _middleware_headers(secure: bool, *, framed: bool) -> list[tuple[str, str]]:
     """The headers XFrameOptionsMiddleware (framed=True) or SecurityMiddleware adds to a
     response, computed by the middleware themselves for the current settings."""
@@ -187,10 +185,3 @@ def _middleware_headers(secure: bool, *, framed: bool) -> list[tuple[str, str]]:
     middleware = XFrameOptionsMiddleware if framed else SecurityMiddleware
     middleware(lambda request: response).process_response(request, response)
     return [(name, value) for name, value in response.items() if name not in before]
-
-
-@receiver(setting_changed)
-def _forget_settings_answers(**kwargs) -> None:
-    _middleware_headers.cache_clear()
-    _view_head.cache_clear()
-    _private_network_allowed.cache_clear()

@@ -6,15 +6,14 @@ server needs the plaintext: they are encrypted with EXPUSHER_ENCRYPTION_KEY inst
 """
 
 import base64
-import functools
 import hashlib
 import hmac
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+
+from organizations.settings_answers import settings_answer
 
 SECRET_TOKEN_PREFIX = "exps_"
 LOOKUP_LENGTH = 8
@@ -40,16 +39,11 @@ def secret_token_digest(plaintext: str) -> str:
     return peppered.hexdigest()
 
 
-@functools.cache
+@settings_answer
 def _peppered() -> hmac.HMAC:
     # Every REST trigger with a secret token digests it: the setting is read and the HMAC
     # keyed once (a copy costs less than keying anew), forgotten when a setting changes.
     return hmac.new(settings.EXPUSHER_TOKEN_PEPPER.encode(), digestmod=hashlib.sha256)
-
-
-@receiver(setting_changed)
-def _forget_pepper(**kwargs) -> None:
-    _peppered.cache_clear()
 
 
 def secret_token_matches(plaintext: str, digest: str) -> bool:

@@ -7,14 +7,12 @@ that holds a JSON object reaches Phoenix sockets as that object, any other strin
 `{"data": "<the string>"}`, and Pusher sockets get the publisher's string verbatim.
 """
 
-import functools
 import json
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
+from organizations.settings_answers import settings_answer
 from realtime import notifications
 from realtime.errors import InvalidEvent, InvalidTopic, PayloadTooLarge
 from realtime.hub import get_hub
@@ -38,15 +36,10 @@ def _check(topic: str, event: str, size: int) -> None:
         raise PayloadTooLarge(f"event payloads are limited to {_payload_limit()} bytes")
 
 
-@functools.cache
+@settings_answer
 def _payload_limit() -> int:
     # Read once (every published event asks), forgotten when the setting changes (tests).
     return settings.EXPUSHER_MAX_PAYLOAD_BYTES
-
-
-@receiver(setting_changed)
-def _forget_payload_limit(**kwargs) -> None:
-    _payload_limit.cache_clear()
 
 
 def event_encode(topic: str, event: str, payload: dict | bytes) -> str | bytes:

@@ -13,18 +13,16 @@ is logged and answered with a generic 500. Refusals are logged by code, never wi
 query string, which holds the signature.
 """
 
-import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError
-from django.dispatch import receiver
 from redis.exceptions import RedisError
 
+from organizations.settings_answers import settings_answer
 from realtime.http_body import body_read
 from realtime.messages import json_text
 from realtime.pusher import http_errors as errors
@@ -70,17 +68,12 @@ def serves(path: str) -> bool:
     return path.startswith("/apps/") or _TERMINATE_WITHOUT_APP.fullmatch(path) is not None
 
 
-@functools.cache  # asked by every request; forgotten when a test changes the settings
+@settings_answer  # asked by every request
 def body_limit() -> int:
     """The largest body read: a full batch of events at the data limit fits, even with every
     byte of its data JSON-escaped (`\\u0001` is six bytes), plus room for the rest."""
     largest_batch = 6 * settings.EXPUSHER_MAX_EVENTS_PER_BATCH * settings.EXPUSHER_MAX_PAYLOAD_BYTES
     return max(settings.EXPUSHER_MAX_MESSAGE_BYTES, largest_batch + 64 * 1024)
-
-
-@receiver(setting_changed)
-def _forget_body_limit(**kwargs) -> None:
-    body_limit.cache_clear()
 
 
 async def pusher_http_api(scope, receive, send) -> None:
