@@ -65,8 +65,9 @@ class Subscriber(Protocol):
         """True if the socket already has this presence change (from its join state)."""
 
     # The server's prepared-frame writer for this socket (realtime.transport), if any:
-    # `direct.prepare(frame)` once per broadcast, `direct.send(prepared)` per socket (it
-    # writes nothing once the socket closes). Sockets without one get `write(frame)`.
+    # `direct.prepare(frame)` once per broadcast, then `direct.send_all(prepared, directs)`
+    # for every socket of a wire format at once (it writes nothing to a closed socket).
+    # Sockets without one get `write(frame)`.
     direct: Any
 
     async def write(self, frame: str | bytes) -> None: ...
@@ -209,7 +210,10 @@ class Hub:
         exclude = message.exclude
         presence = isinstance(message, PresenceChange)
         frames: dict[str, str | bytes | None] = {}
-        prepared: dict[str, Any] = {}
+        # Per wire format, the sockets with a prepared-frame writer: each batch is handed
+        # its frame in one call (direct.send_all), before any await below and at the end,
+        # so every socket gets its frames in the order they were published.
+        batches: dict[str, list] = {}
         delivered = 0
         for sub in list(subscribers):
             if sub.id == exclude or (presence and sub.knows(message)):
@@ -220,24 +224,39 @@ class Hub:
                 frame = frames[wire_format] = sub.frame_for(message)
             if frame is None:
                 continue
+            direct = sub.direct
+            if direct is not None:
+                batch = batches.get(wire_format)
+                if batch is None:
+                    batch = batches[wire_format] = []
+                batch.append(direct)
+                delivered += 1
+                continue
+            if batches:
+                self._send_batches(batches, frames)
             try:
-                direct = sub.direct
-                if direct is None:
-                    await sub.write(frame)
-                else:
-                    ready = prepared.get(wire_format)
-                    if ready is None:
-                        ready = prepared[wire_format] = direct.prepare(frame)
-                    direct.send(ready)
+                await sub.write(frame)
                 delivered += 1
             except Exception:
                 self.failed_writes += 1
                 logger.warning("hub: write to a closing socket failed", exc_info=True)
+        if batches:
+            self._send_batches(batches, frames)
         # Statistics: one addition per publish, whatever the number of subscribers.
         self.delivered += delivered
         app_id = data.get("app")  # absent from a process of an older release
         if delivered and app_id is not None:
             counts.of(app_id).delivered += delivered
+
+    def _send_batches(self, batches: dict[str, list], frames: dict) -> None:
+        for wire_format, writers in batches.items():
+            try:
+                prepared = writers[0].prepare(frames[wire_format])
+                self.failed_writes += writers[0].send_all(prepared, writers)
+            except Exception:
+                self.failed_writes += 1
+                logger.warning("hub: write to a closing socket failed", exc_info=True)
+        batches.clear()
 
     # Addressed messages, from one process to another.
 

@@ -17,8 +17,9 @@ from redis.exceptions import RedisError
 from realtime import errors
 
 # The scope extension under which the server offers a socket's prepared-frame writer
-# (expusher.server.DirectWrites): `prepare(frame)` once per broadcast, `send(prepared)`
-# per socket. Under other servers (and in tests) frames go through ASGI `send`.
+# (expusher.server.DirectWrites): `prepare(frame)` once per broadcast, then
+# `send_all(prepared, writers)` hands it to every socket at once. Under other servers (and
+# in tests) frames go through ASGI `send`.
 DIRECT_WRITES = "expusher.direct_writes"
 # The scope extension under which the server hands a WebSocket the realtime.capacity
 # Upgrade that the front door counted it under.
