@@ -17,10 +17,18 @@ from expusher.server import DirectWrites
 OPEN, CLOSED = 3, 4  # autobahn's STATE_OPEN and STATE_CLOSED
 
 
+class Reactor:
+    """Twisted registers a transport for writing while it has a queue (and while it closes)."""
+
+    def __init__(self) -> None:
+        self._writers: dict = {}
+
+
 class Transport:
     """What DirectWrites reads of Twisted's tcp.Server, around a real socket."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, reactor: Reactor) -> None:
+        self.reactor = reactor
         self.socket = sock
         self._tempDataLen = 0
         self.offset = 0
@@ -39,20 +47,24 @@ class Protocol:
 
     STATE_OPEN = OPEN
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, reactor: Reactor) -> None:
         self.state = OPEN
         self.send_queue: collections.deque = collections.deque()
-        self.transport = Transport(sock)
+        self.transport = Transport(sock, reactor)
         self.queued: list[bytes] = []  # what went through autobahn's sendData
 
     def sendData(self, data: bytes) -> None:  # noqa: N802 (autobahn's name)
         self.queued.append(data)
 
 
+REACTOR = Reactor()
+
+
 @pytest.fixture
 def sockets():
     """Socket pairs: (the server's end, non-blocking, and the client's end)."""
     made = []
+    REACTOR._writers.clear()
 
     def make():
         server_end, client_end = socket.socketpair()
@@ -77,8 +89,14 @@ def received(client_end: socket.socket) -> bytes:
 
 def writer(sockets) -> tuple[DirectWrites, Protocol, socket.socket]:
     server_end, client_end = sockets()
-    protocol = Protocol(server_end)
+    protocol = Protocol(server_end, REACTOR)
     return DirectWrites(protocol), protocol, client_end
+
+
+def queue(transport: Transport, data: bytes) -> None:
+    """Leave data in the transport's queue, as Twisted does when a socket takes no more."""
+    transport.dataBuffer = data
+    REACTOR._writers[transport] = transport.socket.fileno()
 
 
 def test_every_idle_socket_gets_the_same_framed_bytes(sockets):
@@ -126,7 +144,7 @@ def test_a_full_socket_has_the_rest_of_its_frame_queued(sockets):
 def test_a_socket_with_frames_waiting_gets_this_one_behind_them(sockets):
     frame = prepared()
     behind, protocol, client_end = writer(sockets)
-    protocol.transport.dataBuffer = b"an earlier frame, not sent yet"
+    queue(protocol.transport, b"an earlier frame, not sent yet")
     idle = writer(sockets)
 
     DirectWrites.send_all(frame, [behind, idle[0]])
@@ -151,6 +169,7 @@ def test_a_closed_or_closing_socket(sockets):
     closed_protocol.state = CLOSED
     closing, closing_protocol, _ = writer(sockets)
     closing_protocol.transport.disconnecting = True
+    REACTOR._writers[closing_protocol.transport] = 0  # loseConnection registers it
 
     assert DirectWrites.send_all(frame, [closed, closing]) == 0
     assert closed_protocol.queued == closed_protocol.transport.written == []  # nothing
@@ -161,7 +180,7 @@ def test_a_closed_or_closing_socket(sockets):
 def test_a_failure_for_one_socket_is_counted_and_the_others_still_get_it(sockets):
     frame = prepared()
     failing, protocol, _ = writer(sockets)
-    protocol.transport.dataBuffer = b"waiting"
+    queue(protocol.transport, b"waiting")
 
     def broken(data):
         raise RuntimeError("a protocol in a state it should not be in")
