@@ -3,7 +3,8 @@
 A warm request reads no database row and makes no thread hop: each process keeps the
 application snapshots it resolved for up to a second, on top of realtime.applications'
 shared cache, so archiving an application or rotating its secret reaches this API within
-EXPUSHER_APP_CACHE_SECONDS plus a second. Only a cold lookup goes to a worker thread.
+EXPUSHER_APP_CACHE_SECONDS plus a second. Only a cold lookup goes to a worker thread (a
+warm one near the end of its second fetches anew in the background: organizations.local_cache).
 
 Requests are signed as the official server libraries sign them (pusher-http-python
 `pusher/http.py`, pusher-http-node `lib/requests.js`): query parameters auth_key,
@@ -18,10 +19,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.dispatch import receiver
 
+from organizations.local_cache import LocalMemo, seconds_within
 from organizations.signals import application_changed
 from realtime.applications import AppSnapshot, app_is_archived, app_snapshot
 from realtime.pusher import http_errors as errors
@@ -29,8 +30,6 @@ from realtime.pusher.signatures import body_md5, request_signature_valid, reques
 
 # Pusher refuses timestamps more than ten minutes off, in either direction.
 MAX_CLOCK_SKEW_SECONDS = 600
-LOCAL_CACHE_SECONDS = 1.0
-LOCAL_CACHE_ENTRIES = 4096
 APP_ID_RE = re.compile(r"[0-9]{1,18}")  # what fits the numeric app id column
 AUTH_PARAMS = ("auth_key", "auth_timestamp", "auth_version", "auth_signature")
 
@@ -54,26 +53,20 @@ class SignedRequest:
         return data
 
 
-@dataclass(frozen=True, slots=True)
-class _Known:
-    snapshot: AppSnapshot | None
-    archived: bool
-    expires: float
-
-
-_known: dict[str, _Known] = {}
+# (snapshot or None, archived?) per app id or key, from realtime.applications' cache.
+_applications = LocalMemo(lambda: seconds_within(settings.EXPUSHER_APP_CACHE_SECONDS))
 
 
 def forget_applications() -> None:
     """Drop this process's snapshots (tests reuse ids once their database is rolled back)."""
-    _known.clear()
+    _applications.clear()
 
 
 @receiver(application_changed, dispatch_uid="pusher-http-forget-application")
 def _forget_application(sender, application, **kwargs) -> None:
     """An application's secret or state changed: this process forgets it at once."""
-    _known.pop(application.app_key, None)
-    _known.pop(str(application.app_id), None)
+    _applications.forget(application.app_key)
+    _applications.forget(str(application.app_id))
 
 
 def _lookup(ident: str) -> tuple[AppSnapshot | None, bool]:
@@ -81,20 +74,9 @@ def _lookup(ident: str) -> tuple[AppSnapshot | None, bool]:
     return snapshot, snapshot is None and app_is_archived(ident)
 
 
-_lookup_in_thread = database_sync_to_async(_lookup)
-
-
 async def _application(ident: str) -> tuple[AppSnapshot | None, bool]:
-    """(snapshot or None, archived?) for an app id or key; cached in this process."""
-    now = time.monotonic()
-    known = _known.get(ident)
-    if known is None or known.expires <= now:
-        snapshot, archived = await _lookup_in_thread(ident)
-        if len(_known) >= LOCAL_CACHE_ENTRIES:
-            _known.clear()  # bounded: unknown ids cannot grow it without limit
-        seconds = min(LOCAL_CACHE_SECONDS, settings.EXPUSHER_APP_CACHE_SECONDS)
-        known = _known[ident] = _Known(snapshot, archived, now + seconds)
-    return known.snapshot, known.archived
+    """(snapshot or None, archived?) for an app id or key; remembered in this process."""
+    return await _applications.through(ident, _lookup, ident)
 
 
 async def application_by_id(app_id: str) -> AppSnapshot:
