@@ -278,7 +278,7 @@ class DirectWrites:
 
     @staticmethod
     def send_all(prepared, writers) -> int:
-        """Hand the same prepared frame to every writer's socket: one call per broadcast.
+        """Hand the same prepared frame to every writer's socket, in one call for them all.
 
         Returns the number of sockets it failed for (each logged; the others still get it).
         First, in Python, each socket is sorted: it takes the frame at once if it is open

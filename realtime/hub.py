@@ -66,7 +66,7 @@ class Subscriber(Protocol):
 
     # The server's prepared-frame writer for this socket (realtime.transport), if any:
     # `direct.prepare(frame)` once per broadcast, then `direct.send_all(prepared, directs)`
-    # for every socket of a wire format at once (it writes nothing to a closed socket).
+    # for SEND_BATCH sockets of a wire format at a time (nothing to a closed socket).
     # Sockets without one get `write(frame)`.
     direct: Any
 
@@ -269,7 +269,7 @@ class Hub:
         if delivered and app_id is not None:
             counts.of(app_id).delivered += delivered
 
-    def _send(self, batch: "_Batch") -> None:
+    def _send(self, batch: _Batch) -> None:
         writers = batch.writers
         if not writers:
             return
