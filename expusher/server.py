@@ -302,8 +302,7 @@ class DirectWrites:
                 and (
                     nothing_waits
                     or (
-                        not transport._tempDataLen
-                        and transport.offset == len(transport.dataBuffer)
+                        not _queued(transport)
                         and transport.connected
                         and not (transport.disconnecting or transport._writeDisconnected)
                     )
@@ -335,9 +334,9 @@ class DirectWrites:
     def _queue(self, data: bytes) -> None:
         """A frame for a socket that cannot take it at once."""
         protocol, transport = self.protocol, self.transport
-        if protocol.state != protocol.STATE_OPEN:
+        if protocol.state != _OPEN:
             return
-        if transport._tempDataLen or transport.offset != len(transport.dataBuffer):
+        if _queued(transport):
             # Frames are waiting already: bound them, and queue this one behind them.
             if not _cut_if_slow(protocol):
                 protocol.sendData(data)
@@ -345,6 +344,11 @@ class DirectWrites:
             protocol.sendData(data)
         else:
             transport.write(data)  # closing: Twisted's write queues it, or drops it once closed
+
+
+def _queued(transport) -> bool:
+    """Twisted's TCP transport holds bytes not yet sent."""
+    return bool(transport._tempDataLen) or transport.offset != len(transport.dataBuffer)
 
 
 def direct_websocket_writes() -> None:
