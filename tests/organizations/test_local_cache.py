@@ -45,6 +45,14 @@ def clock(monkeypatch) -> Clock:
     return clock
 
 
+@pytest.fixture
+async def warm(clock) -> tuple[LocalMemo, Source]:
+    """A one-second memo that has just loaded "first" for key "k"."""
+    memo, source = LocalMemo(lambda: 1.0), Source()
+    assert await memo.through("k", source.load) == "first"
+    return memo, source
+
+
 async def settle() -> None:
     """Let a background refresh, and its worker thread, finish."""
     for _ in range(100):
@@ -54,9 +62,8 @@ async def settle() -> None:
     raise AssertionError("a background refresh did not finish")
 
 
-async def test_a_warm_call_loads_nothing_until_the_last_quarter(clock):
-    memo, source = LocalMemo(lambda: 1.0), Source()
-    assert await memo.through("k", source.load) == "first"
+async def test_a_warm_call_loads_nothing_until_the_last_quarter(warm, clock):
+    memo, source = warm
     assert source.threads and threading.get_ident() not in source.threads
     clock.now += 0.74
     source.value = "second"
@@ -65,9 +72,8 @@ async def test_a_warm_call_loads_nothing_until_the_last_quarter(clock):
     assert source.loads == 1
 
 
-async def test_a_call_in_the_last_quarter_is_answered_at_once_and_fetches_anew(clock):
-    memo, source = LocalMemo(lambda: 1.0), Source()
-    await memo.through("k", source.load)
+async def test_a_call_in_the_last_quarter_is_answered_at_once_and_fetches_anew(warm, clock):
+    memo, source = warm
     clock.now += 0.8
     source.value = "second"
     assert await memo.through("k", source.load) == "first"  # nobody waits
@@ -79,17 +85,15 @@ async def test_a_call_in_the_last_quarter_is_answered_at_once_and_fetches_anew(c
     assert source.loads == 2
 
 
-async def test_no_answer_is_served_past_its_second(clock):
-    memo, source = LocalMemo(lambda: 1.0), Source()
-    await memo.through("k", source.load)
+async def test_no_answer_is_served_past_its_second(warm, clock):
+    memo, source = warm
     clock.now += 1.0
     source.value = "second"
     assert await memo.through("k", source.load) == "second"  # loaded while the call waits
 
 
-async def test_an_answer_forgotten_during_its_refresh_is_not_brought_back(clock):
-    memo, source = LocalMemo(lambda: 1.0), Source()
-    await memo.through("k", source.load)
+async def test_an_answer_forgotten_during_its_refresh_is_not_brought_back(warm, clock):
+    memo, source = warm
     clock.now += 0.8
     await memo.through("k", source.load)  # starts the refresh
     memo.forget("k")  # a change in this process, while the refresh reads the old value
@@ -97,9 +101,8 @@ async def test_an_answer_forgotten_during_its_refresh_is_not_brought_back(clock)
     assert memo.get("k") is local_cache._MISS
 
 
-async def test_a_refresh_that_fails_leaves_the_answer_to_run_out(clock):
-    memo, source = LocalMemo(lambda: 1.0), Source()
-    await memo.through("k", source.load)
+async def test_a_refresh_that_fails_leaves_the_answer_to_run_out(warm, clock):
+    memo, source = warm
     clock.now += 0.8
     source.fail = True
     assert await memo.through("k", source.load) == "first"
@@ -110,9 +113,8 @@ async def test_a_refresh_that_fails_leaves_the_answer_to_run_out(clock):
         await memo.through("k", source.load)
 
 
-async def test_a_refreshed_answer_not_to_be_remembered_is_dropped(clock):
-    memo, source = LocalMemo(lambda: 1.0), Source()
-    await memo.through("k", source.load)
+async def test_a_refreshed_answer_not_to_be_remembered_is_dropped(warm, clock):
+    memo, source = warm
     clock.now += 0.8
     source.value = None  # say, a token that no longer matches
     await memo.through("k", source.load, remember=lambda value: value is not None)
